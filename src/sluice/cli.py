@@ -1,0 +1,19 @@
+"""The ``sluice`` command: one typer app, sub-commands grouped by what they work on."""
+
+from __future__ import annotations
+
+import typer
+
+from sluice.commands import stream
+
+app = typer.Typer(
+    name="sluice",
+    help="Sluice: a streaming server for conversational AI.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(stream.app, name="stream")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``sluice`` CLI, one module per group."""
