@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sluice.commands import stream
+from sluice.commands import integration, stream
 
 app = typer.Typer(
     name="sluice",
@@ -13,6 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(stream.app, name="stream")
+app.add_typer(integration.app, name="integration")
 
 
 def main() -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from sluice.streams.framing import AutoFramer, make_framer, sse_chunk
+from sluice.streams.framing import AutoFramer, Framer, make_framer, sse_chunk
 from sluice.streams.types import Chunk, StreamType
 
 
-def frame(framer, body: bytes, reads: int = 1) -> list[Chunk]:
+def frame(framer: Framer[Chunk], body: bytes, reads: int = 1) -> list[Chunk]:
     out: list[Chunk] = []
     step = max(1, len(body) // reads)
     for start in range(0, len(body), step):
@@ -26,7 +26,7 @@ def frame(framer, body: bytes, reads: int = 1) -> list[Chunk]:
         ("application/json", b'{"a": 1}\n', StreamType.NDJSON),
         ("text/plain", b'data: {"a":1}\n\n', StreamType.SSE),
         ("text/plain", b"Hello\nworld\n", StreamType.LINES),
-        (None, b"\xef\xbb\xbf\n\n{\"a\": 1}\n", StreamType.NDJSON),
+        (None, b'\xef\xbb\xbf\n\n{"a": 1}\n', StreamType.NDJSON),
         (None, b"event: x\ndata: 1\n\n", StreamType.SSE),
         (None, b"just text", StreamType.LINES),
     ],

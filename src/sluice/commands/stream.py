@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
-from typing import BinaryIO
+from typing import Annotated, BinaryIO
 
 import orjson
 import typer
@@ -26,17 +26,29 @@ _READ_BYTES = 64 * 1024
 
 @app.command()
 def decode(
-    type_: StreamType = typer.Option(StreamType.SSE, "--type", help="How the body is framed."),
-    mapping: str = typer.Option(
-        "openai",
-        help="openai | none | whole | custom | a preset: openai_responses, anthropic, gemini, "
-        "ollama, cohere, tgi.",
-    ),
-    expression: str | None = typer.Option(None, help="JMESPath expression for --mapping custom."),
-    buffering: Buffering = typer.Option(Buffering.NONE, help="When text is released."),
-    max_hold_chars: int | None = typer.Option(None, help="Release held text past this size."),
-    max_hold_ms: int | None = typer.Option(None, help="Release held text older than this."),
-    content_type: str | None = typer.Option(None, help="Content-Type, for --type auto."),
+    type_: Annotated[
+        StreamType, typer.Option("--type", help="How the body is framed.")
+    ] = StreamType.SSE,
+    mapping: Annotated[
+        str,
+        typer.Option(
+            help="openai | none | whole | custom | a preset: openai_responses, anthropic, "
+            "gemini, ollama, cohere, tgi."
+        ),
+    ] = "openai",
+    expression: Annotated[
+        str | None, typer.Option(help="JMESPath expression for --mapping custom.")
+    ] = None,
+    buffering: Annotated[Buffering, typer.Option(help="When text is released.")] = Buffering.NONE,
+    max_hold_chars: Annotated[
+        int | None, typer.Option(help="Release held text past this many characters.")
+    ] = None,
+    max_hold_ms: Annotated[
+        int | None, typer.Option(help="Release held text older than this many ms.")
+    ] = None,
+    content_type: Annotated[
+        str | None, typer.Option(help="The response's Content-Type, for --type auto.")
+    ] = None,
 ) -> None:
     """Read a raw response body on stdin; print the pieces a user would receive."""
     settings = StreamSettings(

@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Generic, TypeVar, cast, overload
 
 import orjson
 
 from sluice.streams.lines import LineDecoder
-from sluice.streams.ndjson import NDJSONDecoder
-from sluice.streams.sse import SSEDecoder
-from sluice.streams.types import Chunk, Stage, StreamType
+from sluice.streams.ndjson import NDJSONDecoder, plain_chunk
+from sluice.streams.sse import EventFactory, SSEDecoder
+from sluice.streams.types import Chunk, JSONValue, Stage, StreamType
 
-Framer = Stage[bytes, Chunk]
+T = TypeVar("T")
+Framer = Stage[bytes, T]
+ChunkFactory = Callable[[JSONValue, str], T]
+"""Builds one output item from (parsed value, raw text) for JSON lines and raw lines."""
 
 _NDJSON_TYPES = frozenset(
     {
@@ -48,7 +52,7 @@ _SNIFF_LIMIT = 1024
 
 def sse_chunk(data: str, event: str, id: str | None, retry_ms: int | None) -> Chunk:
     """Build the chunk for one SSE event: its data parsed as JSON where it is JSON."""
-    if data[:1] in _JSON_STARTS:
+    if data[:1] in JSON_STARTS:
         try:
             return Chunk(orjson.loads(data), data, event)
         except orjson.JSONDecodeError:
@@ -56,7 +60,8 @@ def sse_chunk(data: str, event: str, id: str | None, retry_ms: int | None) -> Ch
     return Chunk(data, data, event)
 
 
-_JSON_STARTS = frozenset('{["-0123456789tfn')
+JSON_STARTS = frozenset('{["-0123456789tfn')
+"""First characters of a JSON text; SSE data starting otherwise is not parsed."""
 
 
 def media_type(content_type: str | None) -> str:
@@ -82,36 +87,77 @@ def sniff_framing(head: bytes, content_type: str | None) -> StreamType:
     return StreamType.LINES
 
 
-def make_framer(stream_type: StreamType, content_type: str | None = None) -> Framer:
-    """A framing stage for ``stream_type``; for AUTO, one that decides on the first bytes."""
+def make_framer(stream_type: StreamType, content_type: str | None = None) -> Framer[Chunk]:
+    """A framing stage yielding ``Chunk``; for AUTO, one that decides on the first bytes."""
+    return make_framer_with(stream_type, content_type, on_sse=sse_chunk, on_chunk=plain_chunk)
+
+
+def make_framer_with(
+    stream_type: StreamType,
+    content_type: str | None,
+    *,
+    on_sse: EventFactory[T],
+    on_chunk: ChunkFactory[T],
+) -> Framer[T]:
+    """A framing stage whose items the given factories build (the pipeline's hot path)."""
     if stream_type is StreamType.AUTO:
-        return AutoFramer(content_type)
+        return AutoFramer(content_type, on_sse=on_sse, on_chunk=on_chunk)
     if stream_type is StreamType.SSE:
-        return SSEDecoder(sse_chunk)
+        return SSEDecoder(on_sse)
     if stream_type is StreamType.NDJSON:
-        return NDJSONDecoder()
-    return LineDecoder()
+        return NDJSONDecoder(on_chunk)
+    return LineDecoder(on_chunk)
 
 
-class AutoFramer:
+class AutoFramer(Generic[T]):
     """Holds the first bytes until the framing is known, then delegates to that framer."""
 
-    __slots__ = ("_content_type", "_head", "_inner", "on_resolved", "resolved")
+    __slots__ = (
+        "_content_type",
+        "_head",
+        "_inner",
+        "_on_chunk",
+        "_on_sse",
+        "on_resolved",
+        "resolved",
+    )
+
+    @overload
+    def __init__(
+        self: AutoFramer[Chunk],
+        content_type: str | None,
+        on_resolved: Callable[[StreamType], None] | None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        content_type: str | None,
+        on_resolved: Callable[[StreamType], None] | None = None,
+        *,
+        on_sse: EventFactory[T],
+        on_chunk: ChunkFactory[T],
+    ) -> None: ...
 
     def __init__(
         self,
         content_type: str | None,
         on_resolved: Callable[[StreamType], None] | None = None,
+        *,
+        on_sse: EventFactory[object] = sse_chunk,
+        on_chunk: ChunkFactory[object] = plain_chunk,
     ) -> None:
         self._content_type = content_type
+        self._on_sse = cast(EventFactory[T], on_sse)  # T is Chunk by default
+        self._on_chunk = cast(ChunkFactory[T], on_chunk)
         self._head = b""
         self.on_resolved = on_resolved
         self.resolved = framing_for_content_type(content_type)
-        self._inner: Framer | None = None
+        self._inner: Framer[T] | None = None
         if self.resolved is not None:
-            self._inner = make_framer(self.resolved)
+            self._inner = self._framer(self.resolved)
 
-    def decode(self, data: bytes) -> list[Chunk]:
+    def decode(self, data: bytes) -> list[T]:
         if self._inner is not None:
             return self._inner.decode(data)
         self._head += data
@@ -120,16 +166,19 @@ class AutoFramer:
             return []
         return self._resolve().decode(self._take_head())
 
-    def flush(self) -> list[Chunk]:
+    def flush(self) -> list[T]:
         if self._inner is None:
             head = self._take_head()
             inner = self._resolve()
             return inner.decode(head) + inner.flush()
         return self._inner.flush()
 
-    def _resolve(self) -> Framer:
+    def _framer(self, stream_type: StreamType) -> Framer[T]:
+        return make_framer_with(stream_type, None, on_sse=self._on_sse, on_chunk=self._on_chunk)
+
+    def _resolve(self) -> Framer[T]:
         self.resolved = sniff_framing(self._head, self._content_type)
-        self._inner = make_framer(self.resolved)
+        self._inner = self._framer(self.resolved)
         if self.on_resolved is not None:
             self.on_resolved(self.resolved)
         return self._inner

@@ -8,30 +8,49 @@ is complete; a line that is not JSON at all is an error at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Generic, TypeVar, cast, overload
+
 import orjson
 
 from sluice.errors import StreamFormatError
 from sluice.streams.textdecode import LineSplitter
-from sluice.streams.types import Chunk
+from sluice.streams.types import Chunk, JSONValue
+
+T = TypeVar("T")
 
 MAX_VALUE_CHARS = 4 * 1024 * 1024
 """A multi-line value longer than this is an error rather than unbounded memory."""
 
 
-class NDJSONDecoder:
-    """Incremental JSON-lines decoder: bytes in, one ``Chunk`` per JSON value out."""
+def plain_chunk(data: JSONValue, raw: str) -> Chunk:
+    return Chunk(data, raw)
 
-    __slots__ = ("_held", "_held_chars", "_lines")
 
-    def __init__(self) -> None:
+class NDJSONDecoder(Generic[T]):
+    """Incremental JSON-lines decoder: bytes in, one item per JSON value out.
+
+    Items are ``Chunk`` by default; ``factory(value, raw_text)`` builds something else.
+    """
+
+    __slots__ = ("_factory", "_held", "_held_chars", "_lines")
+
+    @overload
+    def __init__(self: NDJSONDecoder[Chunk]) -> None: ...
+
+    @overload
+    def __init__(self, factory: Callable[[JSONValue, str], T]) -> None: ...
+
+    def __init__(self, factory: Callable[[JSONValue, str], object] = plain_chunk) -> None:
+        self._factory = cast(Callable[[JSONValue, str], T], factory)  # T is Chunk by default
         self._lines = LineSplitter()
         self._held: list[str] = []
         self._held_chars = 0
 
-    def decode(self, data: bytes) -> list[Chunk]:
+    def decode(self, data: bytes) -> list[T]:
         return self._parse(self._lines.decode(data))
 
-    def flush(self) -> list[Chunk]:
+    def flush(self) -> list[T]:
         out = self._parse(self._lines.flush())
         if self._held:
             text = "\n".join(self._held)
@@ -39,8 +58,8 @@ class NDJSONDecoder:
             raise StreamFormatError(f"the stream ended inside a JSON value: {_excerpt(text)}")
         return out
 
-    def _parse(self, lines: list[str]) -> list[Chunk]:
-        out: list[Chunk] = []
+    def _parse(self, lines: list[str]) -> list[T]:
+        out: list[T] = []
         for line in lines:
             if self._held:
                 chunk = self._continue(line)
@@ -52,9 +71,9 @@ class NDJSONDecoder:
                 out.append(chunk)
         return out
 
-    def _start(self, line: str) -> Chunk | None:
+    def _start(self, line: str) -> T | None:
         try:
-            return Chunk(orjson.loads(line), line)
+            return self._factory(orjson.loads(line), line)
         except orjson.JSONDecodeError as exc:
             if not _is_truncated(exc):
                 raise StreamFormatError(f"a line is not JSON ({exc}): {_excerpt(line)}") from exc
@@ -62,7 +81,7 @@ class NDJSONDecoder:
         self._held_chars = len(line)
         return None
 
-    def _continue(self, line: str) -> Chunk | None:
+    def _continue(self, line: str) -> T | None:
         if not line or line.isspace():
             return None
         self._held.append(line)
@@ -77,7 +96,7 @@ class NDJSONDecoder:
                 raise StreamFormatError(message) from exc
             return None
         self._held = []
-        return Chunk(value, text)
+        return self._factory(value, text)
 
 
 def _is_truncated(exc: orjson.JSONDecodeError) -> bool:

@@ -14,6 +14,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+import orjson
+
 from sluice.errors import (
     StreamCutError,
     StreamError,
@@ -22,9 +24,12 @@ from sluice.errors import (
     UpstreamError,
 )
 from sluice.streams.buffering import make_buffer
-from sluice.streams.framing import AutoFramer, make_framer
-from sluice.streams.mapping import Mapping, build_mapping
-from sluice.streams.types import Buffering, Chunk, JSONValue, StreamState, StreamType
+from sluice.streams.chunklog import ChunkLog
+from sluice.streams.framing import JSON_STARTS, AutoFramer, Framer, make_framer_with
+from sluice.streams.mapping import Mapping, RuleMapping, build_mapping
+from sluice.streams.rules import MappedFunction
+from sluice.streams.sse import SSEDecoder
+from sluice.streams.types import Buffering, JSONValue, StreamState, StreamType
 
 _TEXT_MAPPINGS = frozenset({"none", "whole"})
 """Mappings that accept chunks that are not JSON; every other one needs JSON chunks."""
@@ -58,17 +63,23 @@ class StreamReader:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.chunks: list[JSONValue] = []
+        self.chunks = ChunkLog()
         self.state = StreamState()
         self.error: UpstreamError | None = None
         self._released: list[str] = []
-        self._framer = make_framer(settings.type, content_type)
+        self._framer = self._make_framer(settings.type, content_type)
+        self._sse = self._framer if isinstance(self._framer, SSEDecoder) else None
         self._mapping = self._build_mapping(settings.type)
         if isinstance(self._framer, AutoFramer):
             self._framer.on_resolved = self._on_framing_resolved
             if self._framer.resolved is not None:
                 self._on_framing_resolved(self._framer.resolved)
         self._needs_json = settings.mapping not in _TEXT_MAPPINGS
+        self._keep_json = self.chunks.append_json
+        self._map_fields = self._mapping.map_fields
+        self._map_message: MappedFunction | None = None
+        if isinstance(self._mapping, RuleMapping):
+            self._map_message = self._mapping.function_for("message")
         self._buffer = make_buffer(
             settings.buffering,
             max_hold_chars=settings.max_hold_chars,
@@ -77,6 +88,7 @@ class StreamReader:
         )
         self._is_buffered = settings.buffering is not Buffering.NONE
         self._is_closed = False
+        self._failure: UpstreamError | None = None
 
     @property
     def text(self) -> str:
@@ -93,10 +105,10 @@ class StreamReader:
         if self._is_closed:
             return []
         try:
-            chunks = self._framer.decode(data)
+            said = self._read_sse(data) if self._sse is not None else self._framer.decode(data)
         except StreamFormatError as exc:
             return self._fail(exc)
-        return self._map(chunks) if chunks else []
+        return self._release_said(said) if said or self._failure is not None else []
 
     def poll(self) -> list[str]:
         """Release held text whose ``max_hold_ms`` has passed."""
@@ -111,10 +123,10 @@ class StreamReader:
         if self._is_closed:
             return []
         try:
-            pieces = self._map(self._framer.flush())
+            pieces = self._release_said(self._framer.flush())
         except StreamFormatError as exc:
             return self._fail(exc)
-        if self._is_closed:
+        if self.error is not None:
             return pieces
         pieces += self._close()
         if self._mapping.needs_end_marker and not self.state.is_done:
@@ -125,28 +137,116 @@ class StreamReader:
         """The body broke off (timeout, reset): keep what was mapped, release what is held."""
         return [] if self._is_closed else self._fail(error)
 
-    def _map(self, chunks: list[Chunk]) -> list[str]:
-        out: list[str] = []
-        mapping, state, chunk_data = self._mapping, self.state, self.chunks
-        for chunk in chunks:
-            if self._needs_json and chunk.data is chunk.raw and chunk.event is not None:
-                if not chunk.raw.strip():
-                    continue
-                if chunk.raw != "[DONE]":
-                    return out + self._fail(_not_json(chunk, self.settings.mapping))
-            chunk_data.append(chunk.data)
-            text = mapping.map(chunk, state)
-            if state.error is not None:
-                if text:
-                    out += self._release(self._buffer.decode(text))
-                message = state.error_message or "the upstream reported an error"
-                return out + self._fail(StreamErrorEvent(message, error=state.error))
-            if text:
-                if self._is_buffered:
-                    out += self._release(self._buffer.decode(text))
+    def _on_sse_event(self, data: str, event: str, id: str | None, retry_ms: int | None) -> str:
+        """The SSE decoder's factory: parse, keep and map one event; return what it says.
+
+        The JSON case is written out inline: it runs once per upstream token.
+        """
+        if data[:1] in JSON_STARTS and self._failure is None and self.error is None:
+            try:
+                value = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                return self._on_chunk(data, data, event)
+            self._keep_json(data)
+            try:
+                if event == "message" and self._map_message is not None:
+                    text = self._map_message(value, self.state)
                 else:
-                    self._released.append(text)
-                    out.append(text)
+                    text = self._map_fields(value, data, event, self.state)
+            except StreamFormatError as exc:
+                self._failure = exc
+                return ""
+            if self.state.error is not None:
+                self._note_stream_error()
+            return text or ""
+        return self._on_chunk(data, data, event)
+
+    def _read_sse(self, data: bytes) -> list[str]:
+        """The hot path: SSE blocks of one read, the single-data-line ones mapped inline.
+
+        Returns only non-empty texts. Written out rather than calling ``_on_sse_event``
+        per block: it runs once per upstream token (see bench/streams.py).
+        """
+        assert self._sse is not None
+        said: list[str] = []
+        say = said.append
+        map_message, keep_json, state = self._map_message, self._keep_json, self.state
+        for block in self._sse.split_blocks(data):
+            if map_message is not None and block.startswith("data: {") and block.find("\n", 6) < 0:
+                raw = block[6:]
+                try:
+                    value = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    self._on_chunk(raw, raw, "message")  # records the failure
+                    break
+                keep_json(raw)
+                try:
+                    text = map_message(value, state)
+                except StreamFormatError as exc:
+                    self._failure = exc
+                    break
+                if text:
+                    say(text)
+                if state.error is not None:
+                    self._note_stream_error()
+                    break
+            else:
+                said += [text for text in self._sse.interpret_block(block) if text]
+                if self._failure is not None or self.error is not None:
+                    break
+        return said
+
+    def _on_line_chunk(self, data: JSONValue, raw: str) -> str:
+        return self._on_chunk(data, raw, None)
+
+    def _on_chunk(self, data: JSONValue, raw: str, event: str | None) -> str:
+        """Keep and map one chunk; return the text it says ("" for nothing).
+
+        A failure is recorded in ``_failure`` and the rest of the read is ignored, so the
+        text said before it in the same read still leaves.
+        """
+        if self._failure is not None or self.error is not None:
+            return ""
+        if data is raw:
+            if event is not None and raw == "[DONE]":
+                self._mapping.map_fields(data, raw, event, self.state)
+                return ""  # the end marker: noted, not kept as a chunk
+            if self._needs_json:
+                if raw.strip():
+                    self._failure = _not_json(raw, self.settings.mapping)
+                return ""
+            self.chunks.append_text(raw)
+        else:
+            self.chunks.append_json(raw)
+        state = self.state
+        try:
+            text = self._mapping.map_fields(data, raw, event, state)
+        except StreamFormatError as exc:
+            self._failure = exc
+            return ""
+        if state.error is not None:
+            self._note_stream_error()
+        return text or ""
+
+    def _note_stream_error(self) -> None:
+        message = self.state.error_message or "the upstream reported an error"
+        self._failure = StreamErrorEvent(message, error=self.state.error)
+
+    def _release_said(self, said: list[str]) -> list[str]:
+        """Buffer the text the chunks of one read said; close on a failure among them."""
+        out: list[str] = []
+        if self._is_buffered:
+            for text in said:
+                if text:
+                    out += self._buffer.decode(text)
+        elif self._sse is not None:
+            out = said  # _read_sse says only non-empty texts
+        else:
+            out = [text for text in said if text]
+        self._released += out
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            out += self._fail(failure)
         return out
 
     def _release(self, pieces: list[str]) -> list[str]:
@@ -161,6 +261,11 @@ class StreamReader:
         self.error = error
         return self._close()
 
+    def _make_framer(self, stream_type: StreamType, content_type: str | None) -> Framer[str]:
+        return make_framer_with(
+            stream_type, content_type, on_sse=self._on_sse_event, on_chunk=self._on_line_chunk
+        )
+
     def _build_mapping(self, stream_type: StreamType) -> Mapping:
         separator = "" if stream_type in (StreamType.SSE, StreamType.AUTO) else "\n"
         return build_mapping(self.settings.mapping, self.settings.expression, separator=separator)
@@ -168,10 +273,11 @@ class StreamReader:
     def _on_framing_resolved(self, stream_type: StreamType) -> None:
         if self.settings.mapping == "whole":
             self._mapping = self._build_mapping(stream_type)
+            self._map_fields = self._mapping.map_fields
 
 
-def _not_json(chunk: Chunk, mapping: str) -> StreamError:
-    excerpt = chunk.raw if len(chunk.raw) <= 80 else chunk.raw[:80] + "…"
+def _not_json(raw: str, mapping: str) -> StreamError:
+    excerpt = raw if len(raw) <= 80 else raw[:80] + "…"
     return StreamFormatError(
         f"a chunk is not JSON, but the {mapping!r} mapping reads JSON: {excerpt!r}"
         " (use mapping 'whole' to say raw text)"

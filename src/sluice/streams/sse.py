@@ -11,9 +11,9 @@ pending event that has data. An event with no ``data`` line is never dispatched.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast, overload
 
-from sluice.streams.textdecode import LineSplitter
+from sluice.streams.textdecode import TextDecoder
 from sluice.streams.types import SSEEvent
 
 T = TypeVar("T")
@@ -33,11 +33,18 @@ class SSEDecoder(Generic[T]):
     hot path builds one object per event instead of two.
     """
 
-    __slots__ = ("_data", "_event", "_factory", "_last_id", "_lines", "_retry_ms")
+    __slots__ = ("_data", "_event", "_factory", "_last_id", "_pending", "_retry_ms", "_text")
 
-    def __init__(self, factory: EventFactory[T] = _sse_event) -> None:  # type: ignore[assignment]  # default factory yields SSEEvent, the T of the default case
-        self._factory = factory
-        self._lines = LineSplitter()
+    @overload
+    def __init__(self: SSEDecoder[SSEEvent]) -> None: ...
+
+    @overload
+    def __init__(self, factory: EventFactory[T]) -> None: ...
+
+    def __init__(self, factory: EventFactory[object] = _sse_event) -> None:
+        self._factory = cast(EventFactory[T], factory)  # T is SSEEvent by default
+        self._text = TextDecoder()
+        self._pending = ""
         self._data: list[str] = []
         self._event = ""
         self._last_id: str | None = None
@@ -49,10 +56,50 @@ class SSEDecoder(Generic[T]):
         return self._last_id
 
     def decode(self, data: bytes) -> list[T]:
-        return self._interpret(self._lines.decode(data))
+        out: list[T] = []
+        for block in self.split_blocks(data):
+            if block.startswith("data: ") and block.find("\n", 6) < 0:
+                out.append(self.dispatch_data(block[6:]))
+            else:
+                out += self.interpret_block(block)
+        return out
+
+    def split_blocks(self, data: bytes) -> list[str]:
+        """The event blocks (text between blank lines) this read completes.
+
+        ``decode`` is ``interpret_block`` over these; a caller on the hot path may take a
+        block that is a single ``data: `` line itself and hand it to ``dispatch_data``.
+        """
+        text = self._text.decode(data)
+        if not text:
+            return []
+        if self._pending:
+            text = self._pending + text
+        if "\n\n" not in text:
+            self._pending = text
+            return []
+        blocks = text.split("\n\n")
+        self._pending = blocks.pop()
+        return blocks
+
+    def dispatch_data(self, data: str) -> T:
+        """Dispatch a block that was one ``data`` line (the most common event by far)."""
+        retry_ms, self._retry_ms = self._retry_ms, None
+        return self._factory(data, "message", self._last_id, retry_ms)
+
+    def interpret_block(self, block: str) -> list[T]:
+        """Interpret one complete event block and dispatch its event, if it has data."""
+        out = self._interpret(block.split("\n"))
+        if self._data:
+            out.append(self._dispatch())
+        else:
+            self._event = ""
+        return out
 
     def flush(self) -> list[T]:
-        out = self._interpret(self._lines.flush())
+        tail = self._pending + self._text.decode(b"", final=True)
+        self._pending = ""
+        out = self._interpret(tail.split("\n")) if tail else []
         if self._data:
             out.append(self._dispatch())
         self._event = ""

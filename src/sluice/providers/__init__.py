@@ -1,0 +1,1 @@
+"""LLM providers: request builders, mapping presets and tool-call and usage accumulation."""

@@ -1,0 +1,1 @@
+"""Built-in tools an agent node can call."""

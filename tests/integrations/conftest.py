@@ -1,0 +1,27 @@
+"""Fixtures for integration tests: a real local upstream and the shared client session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from sluice.integrations.session import upstream_session
+from tests.integrations.upstream import Upstream
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    server = Upstream()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with upstream_session() as client:
+        yield client

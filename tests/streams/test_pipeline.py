@@ -1,0 +1,188 @@
+"""The composed pipeline: every recorded provider stream, any split, and the failure modes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sluice.errors import StreamCutError, StreamErrorEvent, StreamFormatError
+from sluice.streams.pipeline import StreamReader, StreamSettings, read_batches, read_stream
+from sluice.streams.types import Buffering, StreamType
+from tests.corpus import Case, corpus_params
+
+
+def settings_for(case: Case, **overrides) -> StreamSettings:
+    values = {"type": StreamType(case.framing), "mapping": case.preset} | overrides
+    return StreamSettings(**values)
+
+
+def run(reader: StreamReader, body: bytes, reads: list[int]) -> list[str]:
+    pieces: list[str] = []
+    position = 0
+    for size in reads:
+        pieces += reader.feed(body[position : position + size])
+        position += size
+    pieces += reader.feed(body[position:])
+    return pieces + reader.finish()
+
+
+def splits(length: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    sizes: list[int] = []
+    while sum(sizes) < length:
+        sizes.append(rng.choice([1, 2, 3, 5, 8, 13, 64, 200]))
+    return sizes
+
+
+@pytest.mark.parametrize("case", corpus_params())
+@pytest.mark.parametrize("split", ["whole", "bytewise", "random-1", "random-2"])
+def test_corpus_case_decodes_to_expected_text(case: Case, split: str):
+    body = case.body
+    reads = {
+        "whole": [],
+        "bytewise": [1] * len(body),
+        "random-1": splits(len(body), 1),
+        "random-2": splits(len(body), 2),
+    }[split]
+    reader = StreamReader(settings_for(case), content_type=case.content_type)
+    pieces = run(reader, body, reads)
+    assert "".join(pieces) == reader.text == case.expected["text"]
+    assert "".join(reader.state.reasoning) == case.expected.get("reasoning", "")
+    if case.has_error:
+        assert isinstance(reader.error, StreamErrorEvent)
+    else:
+        assert reader.error is None, reader.error
+        assert reader.state.finish_reason == case.expected.get("finish_reason")
+
+
+@pytest.mark.parametrize("case", corpus_params())
+@pytest.mark.parametrize("buffering", [Buffering.WORDS, Buffering.SENTENCES])
+def test_buffering_never_changes_the_text(case: Case, buffering: Buffering):
+    reader = StreamReader(settings_for(case, buffering=buffering), content_type=case.content_type)
+    assert "".join(run(reader, case.body, splits(len(case.body), 3))) == case.expected["text"]
+
+
+@pytest.mark.parametrize("case", corpus_params())
+def test_auto_framing_matches_declared_framing(case: Case):
+    reader = StreamReader(settings_for(case, type=StreamType.AUTO), content_type=case.content_type)
+    assert "".join(run(reader, case.body, splits(len(case.body), 4))) == case.expected["text"]
+
+
+def test_mapping_none_keeps_chunks_and_says_nothing():
+    body = b'data: {"a": 1}\n\ndata: {"a": 2}\n\n'
+    reader = StreamReader(StreamSettings(mapping="none"))
+    assert run(reader, body, []) == []
+    assert reader.chunks == [{"a": 1}, {"a": 2}]
+    assert reader.error is None
+
+
+def test_whole_mapping_on_lines_keeps_line_breaks():
+    reader = StreamReader(StreamSettings(type=StreamType.LINES, mapping="whole"))
+    assert "".join(run(reader, b"Roses are red,\n\nviolets are blue\n", [3])) == (
+        "Roses are red,\n\nviolets are blue"
+    )
+    assert reader.chunks == ["Roses are red,", "", "violets are blue"]
+
+
+def test_whole_mapping_with_auto_framing_resolved_to_lines():
+    reader = StreamReader(
+        StreamSettings(type=StreamType.AUTO, mapping="whole"), content_type="text/plain"
+    )
+    assert "".join(run(reader, b"one\ntwo\n", [1])) == "one\ntwo"
+
+
+def test_chunk_that_is_not_json_fails_and_keeps_what_was_said():
+    body = b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: oops\n\ndata: [DONE]\n\n'
+    reader = StreamReader(StreamSettings())
+    assert run(reader, body, []) == ["Hi"]
+    assert isinstance(reader.error, StreamFormatError)
+    assert "oops" in str(reader.error)
+    assert reader.chunks == [{"choices": [{"delta": {"content": "Hi"}}]}]
+
+
+def test_stream_without_end_marker_is_cut():
+    reader = StreamReader(StreamSettings())
+    assert run(reader, b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n', []) == ["Hi"]
+    assert isinstance(reader.error, StreamCutError)
+
+
+def test_error_object_mid_stream_stops_the_reader():
+    body = (
+        b'data: {"choices":[{"delta":{"content":"Hel"}}]}\n\n'
+        b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'
+        b'data: {"choices":[{"delta":{"content":"lo"}}]}\n\n'
+    )
+    reader = StreamReader(StreamSettings())
+    assert run(reader, body, []) == ["Hel"]
+    assert isinstance(reader.error, StreamErrorEvent)
+    assert "overloaded" in reader.error.message
+
+
+def test_held_text_is_released_when_the_stream_fails():
+    reader = StreamReader(StreamSettings(buffering=Buffering.SENTENCES))
+    assert reader.feed(b'data: {"choices":[{"delta":{"content":"Half a sent"}}]}\n\n') == []
+    assert reader.feed(b"data: broken\n\n") == ["Half a sent"]
+    assert reader.text == "Half a sent"
+
+
+async def body_of(*reads: bytes) -> AsyncIterator[bytes]:
+    for data in reads:
+        yield data
+
+
+@pytest.mark.anyio
+async def test_read_stream_yields_pieces_then_raises_the_error():
+    reader = StreamReader(StreamSettings())
+    seen: list[str] = []
+
+    async def consume() -> None:
+        body = body_of(b'data: {"choices":[{"delta":{"content":"a"}}]}\n\n')
+        async for piece in read_stream(body, reader):
+            seen.append(piece)
+
+    with pytest.raises(StreamCutError):
+        await consume()
+    assert seen == ["a"]
+
+
+@pytest.mark.anyio
+async def test_one_batch_per_read():
+    two_chunks = (
+        b'data: {"choices":[{"delta":{"content":"a"}}]}\n\n'
+        b'data: {"choices":[{"delta":{"content":"b"}}]}\n\n'
+    )
+    reader = StreamReader(StreamSettings())
+    batches = [b async for b in read_batches(body_of(two_chunks, b"data: [DONE]\n\n"), reader)]
+    assert batches == [["a", "b"]]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.anyio
+async def test_max_hold_ms_releases_text_while_upstream_is_silent():
+    clock = FakeClock()
+    reads: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'data: {"choices":[{"delta":{"content":"Still thinking"}}]}\n\n'
+        clock.now = 10.0  # asked for the next read: the upstream now stays quiet for 10 s
+        while (data := await reads.get()) is not None:
+            yield data
+
+    settings = StreamSettings(buffering=Buffering.SENTENCES, max_hold_ms=500)
+    batches = read_batches(body(), StreamReader(settings, clock=clock))
+    async with asyncio.timeout(5):
+        assert await anext(batches) == ["Still thinking"]
+        await reads.put(b'data: {"choices":[{"delta":{"content":". Done."}}]}\n\ndata: [DONE]\n\n')
+        await reads.put(None)
+        rest = [piece async for batch in batches for piece in batch]
+    assert "".join(rest) == ". Done."
