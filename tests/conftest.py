@@ -1,10 +1,32 @@
-"""Suite-wide fixtures: anyio runs every async test on asyncio."""
+"""Suite-wide fixtures: anyio on asyncio, a real local upstream and the client session."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import aiohttp
 import pytest
+
+from sluice.integrations.session import upstream_session
+from tests.integrations.upstream import Upstream
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    server = Upstream()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with upstream_session() as client:
+        yield client

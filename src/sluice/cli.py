@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sluice.commands import integration, stream
+from sluice.commands import flow, integration, stream
 
 app = typer.Typer(
     name="sluice",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(stream.app, name="stream")
 app.add_typer(integration.app, name="integration")
+app.add_typer(flow.app, name="flow")
 
 
 def main() -> None:

@@ -7,18 +7,21 @@ what was wrong: ``flows/chat.yaml (document 2): stream.type: Input should be 'ss
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from sluice.errors import ConfigError, ExpressionError
 from sluice.integrations.model import Integration
 from sluice.streams.types import JSONValue
+
+M = TypeVar("M", bound=BaseModel)
 
 SUFFIXES = frozenset({".yaml", ".yml", ".json"})
 """The file names a configuration folder is scanned for."""
@@ -86,10 +89,25 @@ def _parse_json(text: str, source: str) -> list[JSONValue]:
 
 def parse_integration(data: Mapping[str, JSONValue], *, source: str | None = None) -> Integration:
     """Validate one integration object; every error names ``source``, the field and the problem."""
+    return parse_document(Integration, data, source=source)
+
+
+def parse_document(
+    model: type[M],
+    data: Mapping[str, JSONValue],
+    *,
+    source: str | None = None,
+    name_field: Callable[[tuple[int | str, ...]], str] | None = None,
+) -> M:
+    """Validate one configuration object as ``model``; errors name source, field, problem.
+
+    ``name_field`` turns a pydantic location into the field name to report (flows use it
+    to name a node by its id rather than its index).
+    """
     try:
-        return Integration.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc.errors(), source) from exc
+        raise _validation_error(exc.errors(), source, name_field or _field) from exc
     except ExpressionError as exc:
         raise ExpressionError(
             exc.message,
@@ -102,13 +120,22 @@ def parse_integration(data: Mapping[str, JSONValue], *, source: str | None = Non
         raise ConfigError(exc.message, source=source, field=exc.field) from exc
 
 
-def _validation_error(errors: list[ErrorDetails], source: str | None) -> ConfigError:
+def _validation_error(
+    errors: list[ErrorDetails],
+    source: str | None,
+    name_field: Callable[[tuple[int | str, ...]], str],
+) -> ConfigError:
     first, *rest = errors
     message = _describe(first)
     if rest:
-        others = "; ".join(f"{_field(e['loc'])}: {_describe(e)}" for e in rest)
+        others = "; ".join(f"{name_field(e['loc'])}: {_describe(e)}" for e in rest)
         message = f"{message} (and {len(rest)} more: {others})"
-    return ConfigError(message, source=source, field=_field(first["loc"]) or None)
+    return ConfigError(message, source=source, field=name_field(first["loc"]) or None)
+
+
+def field_name(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a dotted field name: ``stream.type``, ``nodes[2].text``."""
+    return _field(loc)
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -133,7 +160,7 @@ def load_integrations(paths: Iterable[Path]) -> dict[str, Integration]:
     """
     found: dict[str, Integration] = {}
     sources: dict[str, str] = {}
-    for file in _files(paths):
+    for file in config_files(paths):
         for document in read_documents(file):
             if document.kind != "integration":
                 continue
@@ -149,7 +176,8 @@ def load_integrations(paths: Iterable[Path]) -> dict[str, Integration]:
     return found
 
 
-def _files(paths: Iterable[Path]) -> list[Path]:
+def config_files(paths: Iterable[Path]) -> list[Path]:
+    """The configuration files in ``paths`` (files as given, folders scanned, sorted)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -159,7 +159,7 @@ def _to_json(value: object) -> JSONValue:
         return str(value)  # StrictUndefined: raises UndefinedError naming what is missing
     if isinstance(value, Mapping):
         return {str(k): _to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return [_to_json(v) for v in value]
     raise TypeError(f"expected a JSON value, got {type(value).__name__}")
 
@@ -187,6 +187,11 @@ def template_context(
         "env": os.environ if env is None else env,
         "secrets": os.environ if secrets is None else secrets,
     }
+
+
+def render_template(node: TemplateNode, context: Mapping[str, object]) -> JSONValue:
+    """Render a compiled template outside a request (flow nodes: say text, prompts…)."""
+    return node.render(_scope(context, set()))
 
 
 def _scope(context: Mapping[str, object], seen: set[str]) -> dict[str, object]:

@@ -1,0 +1,1 @@
+"""One module per node type; each exposes ``run(node, state)`` yielding events."""

@@ -1,0 +1,35 @@
+"""The integration node: stream an integration's pieces to the user, then expose its outputs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from sluice.errors import ConfigError
+from sluice.events import Event
+from sluice.flows.model import IntegrationNode
+from sluice.flows.state import RunState
+from sluice.integrations.executor import stream_integration
+
+
+async def run_integration(node: IntegrationNode, state: RunState) -> AsyncGenerator[Event, None]:
+    integration = state.services.integrations.get(node.integration)
+    if integration is None:
+        raise ConfigError(f"unknown integration {node.integration!r}", field=f"nodes.{node.id}")
+    speaks_live = node.speak and node.stream
+    async with stream_integration(
+        integration, state.context(), session=state.services.session
+    ) as run:
+        try:
+            async for batch in run.batches():
+                if speaks_live:
+                    for piece in batch:
+                        yield state.say(piece)
+        finally:
+            result = run.result
+            state.nodes[node.id] = {
+                "text": result.text,
+                "chunks": list(result.chunks),
+                "status": result.status,
+            }
+    if node.speak and not node.stream and result.text:
+        yield state.say(result.text)
