@@ -9,6 +9,7 @@ import pytest
 
 from sluice.integrations.session import upstream_session
 from tests.integrations.upstream import Upstream
+from tests.providers.fake_llm import FakeLLM
 
 
 @pytest.fixture
@@ -30,3 +31,13 @@ async def upstream() -> AsyncIterator[Upstream]:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with upstream_session() as client:
         yield client
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[FakeLLM]:
+    server = FakeLLM()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

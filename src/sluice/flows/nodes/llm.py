@@ -84,6 +84,7 @@ async def run_prompt(node: PromptNode, state: RunState) -> AsyncGenerator[Event,
         session=state.services.session,
         stream=node.stream,
         params=node.params,
+        secrets=state.services.env,
     ) as chat:
         async for delta in chat:
             if isinstance(delta, TextDelta) and live:
@@ -162,6 +163,7 @@ async def run_agent(node: AgentNode, state: RunState) -> AsyncGenerator[Event, N
             session=state.services.session,
             stream=node.stream,
             params=node.params,
+            secrets=state.services.env,
         ) as chat:
             async for delta in chat:
                 for event in turn.take(delta):

@@ -1,0 +1,1 @@
+"""Provider tests use the suite-wide ``llm`` and ``session`` fixtures."""
