@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import aclosing
+from typing import Any
 
 import aiohttp
 import pytest
@@ -25,7 +26,9 @@ def model(provider: str, url: str) -> ModelConfig:
     return ModelConfig(id="m", provider=provider, model="fake", base_url=url, api_key=key, **fields)
 
 
-def services(session: aiohttp.ClientSession, llm: FakeLLM, provider: str = "openai") -> dict:
+def services(
+    session: aiohttp.ClientSession, llm: FakeLLM, provider: str = "openai"
+) -> dict[str, Any]:
     return {"models": {"m": model(provider, llm.url)}, "env": {"LLM_KEY": "sk-test"}}
 
 

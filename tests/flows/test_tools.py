@@ -86,7 +86,10 @@ def test_entry_point_tool_is_found_and_called(tmp_path: Path, monkeypatch: pytes
     tool = entry_point_tool("forecast")
     assert tool.description == "Tomorrow's forecast for a city."
 
-    assert asyncio.run(tool.call({"city": "Oslo"})) == '{"city":"Oslo","sky":"clear"}'
+    async def call() -> str:
+        return await tool.call({"city": "Oslo"})
+
+    assert asyncio.run(call()) == '{"city":"Oslo","sky":"clear"}'
     sys.modules.pop("weathertools", None)
 
 
