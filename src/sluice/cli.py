@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sluice.commands import flow, integration, stream
+from sluice.commands import chat, db, flow, integration, keys, serve, stream
 
 app = typer.Typer(
     name="sluice",
@@ -15,6 +15,10 @@ app = typer.Typer(
 app.add_typer(stream.app, name="stream")
 app.add_typer(integration.app, name="integration")
 app.add_typer(flow.app, name="flow")
+app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+app.command("serve")(serve.serve)
+app.command("chat")(chat.chat)
 
 
 def main() -> None:

@@ -1,0 +1,100 @@
+"""The server: a FastAPI app on uvicorn, with socket.io mounted beside it.
+
+``create_app(settings)`` builds it; its lifespan opens the database (and migrates it),
+the shared upstream session and the run registry, and closes them in reverse.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+import socketio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
+
+from sluice import __version__
+from sluice.api.catalog import Catalog
+from sluice.api.errors import install_error_handlers
+from sluice.api.limits import BodyLimitMiddleware
+from sluice.api.routes import chat, flowise, runs
+from sluice.api.settings import Settings
+from sluice.api.state import ServerState
+from sluice.api.turns import Turns
+from sluice.flows.definitions import Definitions, load_definitions
+from sluice.flows.state import FlowServices
+from sluice.integrations.session import upstream_session
+from sluice.providers.model import model_from_env
+from sluice.runs import MemoryRunLog, RunRegistry
+from sluice.store import Database
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> ASGIApp:
+    """The whole server as one ASGI app (FastAPI behind socket.io's ``/socket.io/`` path)."""
+    settings = settings or Settings.from_env()
+    definitions = load_definitions([settings.flows]) if settings.flows else Definitions()
+    sio = socketio.AsyncServer(
+        async_mode="asgi", cors_allowed_origins=list(settings.cors_origins) or []
+    )
+
+    async def join(sid: str, data: Any) -> None:
+        chat_id = data.get("chatId") if isinstance(data, dict) else data
+        if isinstance(chat_id, str) and chat_id:
+            await sio.enter_room(sid, chat_id)
+
+    sio.on("join", join)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database.open(settings.database_url)
+        try:
+            await db.migrate()
+            async with upstream_session() as session:
+                default_model = model_from_env()
+                services = FlowServices(
+                    session,
+                    integrations=definitions.integrations,
+                    models=definitions.models,
+                    default_model=default_model,
+                )
+
+                async def notify(chat_id: str, message: dict[str, Any]) -> None:
+                    await sio.emit("message", message, room=chat_id)
+
+                turns = Turns(db, services, notify)
+                log = MemoryRunLog(retention_s=settings.run_retention_s)
+                async with RunRegistry(log, on_finished=turns.on_finished) as registry:
+                    turns.registry = registry
+                    catalog = Catalog(definitions, db, has_model=default_model is not None)
+                    app.state.sluice = ServerState(
+                        settings, db, catalog, services, turns, registry, sio=sio
+                    )
+                    logger.info("sluice %s serving (database %s)", __version__, db.url)
+                    yield
+        finally:
+            await db.close()
+
+    app = FastAPI(
+        title="Sluice",
+        version=__version__,
+        description="A streaming server for conversational AI.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (flowise.router, chat.router, runs.router):
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Run-Id"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return cast(ASGIApp, socketio.ASGIApp(sio, other_asgi_app=app))

@@ -1,0 +1,84 @@
+"""The chat API: ``POST /api/chat?stream=true&includeTokens=true``.
+
+A chat (``chatInstanceId``, created on first use) runs the built-in chat flow, a prompt
+node on the chat's model with the conversation's history. ``chatModelId`` picks a
+configured ``kind: model``; without one, the model configured through the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from sluice.api.auth import caller_key
+from sluice.api.errors import APIError
+from sluice.api.eventstream import event_stream_response
+from sluice.api.state import ServerState
+from sluice.api.streaming import collect_run, stream_run
+from sluice.api.wire import ChatContext, render_chat_json, render_chat_sse
+from sluice.flows.model import Flow, PromptNode
+
+router = APIRouter(prefix="/api", tags=["chat"])
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    message: str = Field(min_length=1, max_length=100_000)
+    chatInstanceId: str | None = Field(default=None, min_length=1, max_length=200)
+    chatModelId: str | None = None
+    stream: bool | None = None
+    includeTokens: bool | None = None
+
+
+def chat_flow(model_id: str | None) -> Flow:
+    """The built-in chat flow: one prompt node on ``model_id`` (or the default model)."""
+    return Flow(
+        id=f"chat:{model_id or 'default'}",
+        nodes=[PromptNode(type="prompt", id="reply", model=model_id)],
+    )
+
+
+@router.post("/chat", response_model=None)
+async def chat(
+    body: ChatRequest,
+    request: Request,
+    stream: bool = False,
+    includeTokens: bool = True,
+) -> Response:
+    state = ServerState.of(request)
+    if state.settings.require_api_key and await caller_key(request) is None:
+        raise APIError(401, "unauthorized", "this server needs an API key")
+    is_streaming = body.stream if body.stream is not None else stream
+    include_tokens = body.includeTokens if body.includeTokens is not None else includeTokens
+    model_id = body.chatModelId
+    if model_id is None and body.chatInstanceId is not None:
+        existing = await state.db.chats.get_chat(body.chatInstanceId)
+        model_id = existing.model_id if existing is not None else None
+    if model_id is not None and model_id not in state.services.models:
+        raise APIError(404, "model_not_found", f"no model {model_id!r}", field="chatModelId")
+    if model_id is None and state.services.default_model is None:
+        raise APIError(
+            400,
+            "no_model",
+            "no chat model: pass chatModelId or configure OPENAI_API_KEY, "
+            "ANTHROPIC_API_KEY or OLLAMA_HOST",
+            field="chatModelId",
+        )
+    turn = await state.turns.start(
+        chat_flow(model_id), body.message, chat_id=body.chatInstanceId, model_id=model_id
+    )
+    context = ChatContext(turn.chat_id, turn.message_id)
+    headers = {"X-Run-Id": turn.run_id}
+    if not is_streaming:
+        events = await collect_run(state, turn.run_id)
+        return Response(
+            render_chat_json(events, context), media_type="application/json", headers=headers
+        )
+
+    def render(batch: Any) -> bytes:
+        return render_chat_sse(batch, context, include_tokens=include_tokens)
+
+    state.remember_renderer(turn.run_id, render)
+    return event_stream_response(stream_run(state, turn.run_id, render), headers=headers)

@@ -1,0 +1,45 @@
+"""Following a run for one HTTP client: rendered batches, keep-alives, stop on disconnect."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+from sluice.api.state import Renderer, ServerState
+from sluice.api.wire import KEEP_ALIVE
+from sluice.events import Event
+
+
+async def stream_run(
+    state: ServerState,
+    run_id: str,
+    render: Renderer,
+    *,
+    after_seq: int = 0,
+    stop_on_disconnect: bool = False,
+) -> AsyncIterator[bytes]:
+    """Each batch of the run's events as one write; a comment when nothing came for a while.
+
+    If the client leaves before the run ends and ``stop_on_disconnect``, the run is
+    aborted (in a task: the request's own task is being cancelled).
+    """
+    is_finished = False
+    try:
+        async for batch in state.runs.follow(run_id, after_seq, idle_s=state.settings.keepalive_s):
+            yield render(batch) if batch else KEEP_ALIVE
+        is_finished = True
+    finally:
+        if not is_finished and stop_on_disconnect and state.runs.is_running(run_id):
+            state.spawn(asyncio.get_running_loop().create_task(state.runs.abort(run_id)))
+
+
+async def collect_run(state: ServerState, run_id: str) -> list[Event]:
+    """Every event of the run once it has ended (the non-streaming answer)."""
+    events: list[Event] = []
+    async for batch in state.runs.follow(run_id, 0, idle_s=state.settings.keepalive_s):
+        events += [event for _, event in batch]
+    return events
+
+
+def events_of(batch: Sequence[tuple[int, Event]]) -> list[Event]:
+    return [event for _, event in batch]

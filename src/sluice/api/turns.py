@@ -1,0 +1,155 @@
+"""A user turn: the run of a flow for one message, stored beside the stream.
+
+The run starts at once; the chat, the user's message and the bot's message (``streaming``)
+are written by a task beside it, never in front of the first token. When the run ends the
+bot's message is updated with what was said, how it ended, tools, sources, usage and
+timings, and a ``Saved`` event goes into the run's log before its ``End``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sluice.events import Error, Event, Final, Saved, Token
+from sluice.flows.model import Flow
+from sluice.flows.runner import run_flow
+from sluice.flows.state import FlowServices, RunInput
+from sluice.runs import RunRegistry
+from sluice.store import ChatTurn, Database, MessageRole, MessageStatus
+
+logger = logging.getLogger(__name__)
+
+Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
+"""Called with (chat id, stored message) for every completed message (socket.io)."""
+
+_STATUS = {
+    "complete": MessageStatus.COMPLETE,
+    "error": MessageStatus.ERROR,
+    "aborted": MessageStatus.ABORTED,
+}
+
+
+@dataclass(slots=True)
+class Turn:
+    """A turn in progress: its ids and timings."""
+
+    run_id: str
+    chat_id: str
+    message_id: str
+    flow: Flow
+    question: str
+    started_at: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+    opened: asyncio.Task[None] | None = None
+
+
+class Turns:
+    """Starts turns as runs and stores them; ``on_finished`` is the registry's hook."""
+
+    def __init__(self, db: Database, services: FlowServices, notify: Notify | None = None):
+        self.db = db
+        self.services = services
+        self.notify = notify
+        self.registry: RunRegistry | None = None
+        self._turns: dict[str, Turn] = {}
+
+    async def start(
+        self,
+        flow: Flow,
+        question: str,
+        *,
+        chat_id: str | None = None,
+        vars: Mapping[str, Any] | None = None,
+        history: Sequence[ChatTurn] | None = None,
+        model_id: str | None = None,
+    ) -> Turn:
+        """Start the run; ``history`` given by the client wins over the stored one."""
+        if self.registry is None:
+            raise RuntimeError("expected Turns.registry to be set, got None")
+        is_new = chat_id is None
+        turn = Turn(
+            str(uuid.uuid4()), chat_id or str(uuid.uuid4()), str(uuid.uuid4()), flow, question
+        )
+        if history is None:
+            history = [] if is_new else await self.db.messages.history(turn.chat_id)
+        past = tuple({"role": t["role"], "content": t["content"]} for t in history)
+        run_input = RunInput(question, past, dict(vars or {}), turn.chat_id)
+        self._turns[turn.run_id] = turn
+        turn.opened = asyncio.create_task(self._open(turn, model_id))
+        await self.registry.start(lambda: self._produce(turn, run_input), run_id=turn.run_id)
+        return turn
+
+    async def _produce(self, turn: Turn, run_input: RunInput) -> AsyncIterator[Event]:
+        async for event in run_flow(turn.flow, run_input, self.services, run_id=turn.run_id):
+            if turn.first_token_at is None and isinstance(event, Token):
+                turn.first_token_at = time.perf_counter()
+            yield event
+
+    async def _open(self, turn: Turn, model_id: str | None) -> None:
+        await self.db.chats.ensure_chat(turn.chat_id, turn.flow.id, model_id)
+        user_id = await self.db.messages.add_message(
+            turn.chat_id, MessageRole.USER, turn.question, MessageStatus.COMPLETE
+        )
+        await self.db.messages.add_message(
+            turn.chat_id, MessageRole.ASSISTANT, message_id=turn.message_id
+        )
+        await self._notify(turn.chat_id, user_id, "user", turn.question, "complete")
+
+    async def on_finished(self, run_id: str, final: Final, error: Error | None) -> Sequence[Event]:
+        turn = self._turns.pop(run_id, None)
+        if turn is None:
+            return ()
+        if turn.opened is not None:
+            await turn.opened
+        now = time.perf_counter()
+        status = _STATUS[final.reason]
+        await self.db.messages.finish_message(
+            turn.message_id,
+            content=final.text,
+            status=status,
+            error=error.message
+            if error
+            else ("aborted" if status is MessageStatus.ABORTED else None),
+            error_code=error.code if error else None,
+            tools=final.tools,
+            sources=final.sources,
+            usage=final.usage,
+            ttft_ms=_ms(turn.started_at, turn.first_token_at),
+            duration_ms=_ms(turn.started_at, now),
+        )
+        await self._notify(turn.chat_id, turn.message_id, "assistant", final.text, status.value)
+        return (Saved(turn.message_id),)
+
+    def turn(self, run_id: str) -> Turn | None:
+        return self._turns.get(run_id)
+
+    def running_in(self, chat_id: str) -> list[str]:
+        """The run ids of this chat's turns still going."""
+        return [run_id for run_id, turn in self._turns.items() if turn.chat_id == chat_id]
+
+    async def _notify(
+        self, chat_id: str, message_id: str, role: str, text: str, status: str
+    ) -> None:
+        if self.notify is None:
+            return
+        message = {
+            "id": message_id,
+            "chatId": chat_id,
+            "role": role,
+            "content": text,
+            "status": status,
+        }
+        try:
+            await self.notify(chat_id, message)
+        except Exception:  # a notification must never fail the turn
+            logger.exception("chat %s: socket.io notification failed", chat_id)
+
+
+def _ms(start: float, end: float | None) -> float | None:
+    return None if end is None else round((end - start) * 1000, 3)

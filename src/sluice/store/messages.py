@@ -1,0 +1,198 @@
+"""Messages: stored as ``streaming`` when they start and finished when they end.
+
+A message that is cut (client gone, upstream error, abort, or the server stopping) is
+never lost: its row exists from the first token on, ``checkpoint_message`` can save the
+text said so far, and ``finish_message`` records how it ended and why.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import RowMapping, insert, literal, select, update
+
+from sluice.events import Final, JSONObject, SourceDocument, ToolUse, event_from_dict
+from sluice.store.connection import Connector, as_utc
+from sluice.store.errors import RecordNotFoundError, StoreError
+from sluice.store.models import Chat, Message
+from sluice.store.types import ChatTurn, MessageRecord, MessageRole, MessageStatus
+
+_COLUMNS = (*(column for column in Message.__table__.c if column.name != "seq"), Chat.flow_id)
+
+
+class MessageRepository:
+    """Add, update and read the messages of chats."""
+
+    def __init__(self, connector: Connector):
+        self._db = connector
+
+    async def add_message(
+        self,
+        chat_id: str,
+        role: MessageRole,
+        content: str = "",
+        status: MessageStatus = MessageStatus.STREAMING,
+        *,
+        message_id: str | None = None,
+    ) -> str:
+        """Store a new message of an existing chat; returns its id (a UUID string).
+
+        ``message_id`` lets a caller announce the id before the row exists (the chat API's
+        ``stream_start`` carries it). Raises ``RecordNotFoundError`` when the chat does not
+        exist (``ensure_chat`` first).
+        """
+        now = self._db.now()
+        values: dict[str, object] = {
+            "id": message_id or str(uuid.uuid4()),
+            "role": role.value,
+            "content": content,
+            "status": status.value,
+            "tools": [],
+            "sources": [],
+            "created_at": now,
+            "updated_at": now,
+        }
+        table = Message.__table__.c
+        # INSERT … SELECT FROM chats: one statement that inserts nothing if the chat is gone.
+        source = select(
+            *(literal(value, table[name].type).label(name) for name, value in values.items()),
+            Chat.id,
+        ).where(Chat.id == chat_id)
+        query = insert(Message).from_select([*values, "chat_id"], source)
+        async with self._db.begin() as connection:
+            inserted = await connection.execute(query)
+        if inserted.rowcount != 1:
+            raise RecordNotFoundError("chat", chat_id)
+        return str(values["id"])
+
+    async def checkpoint_message(self, message_id: str, content: str) -> None:
+        """Save the text said so far of a message still streaming (call it now and then,
+        never per token); a finished message is left as it is."""
+        query = (
+            update(Message)
+            .where(Message.id == message_id, Message.status == MessageStatus.STREAMING.value)
+            .values(content=content, updated_at=self._db.now())
+        )
+        async with self._db.begin() as connection:
+            await connection.execute(query)
+
+    async def finish_message(
+        self,
+        message_id: str,
+        *,
+        content: str,
+        status: MessageStatus,
+        error: str | None = None,
+        error_code: str | None = None,
+        tools: Sequence[ToolUse] = (),
+        sources: Sequence[SourceDocument] = (),
+        usage: JSONObject | None = None,
+        ttft_ms: float | None = None,
+        duration_ms: float | None = None,
+    ) -> bool:
+        """Record how a streaming message ended. ``error`` is the reason an aborted or
+        failed message stopped; ``ttft_ms``/``duration_ms`` count from its start.
+
+        The first finish wins: returns ``False`` (and changes nothing) when the message had
+        already finished. Raises ``RecordNotFoundError`` for an unknown id, ``ValueError``
+        for ``status=streaming``.
+        """
+        if status is MessageStatus.STREAMING:
+            raise ValueError("status: expected complete, aborted or error, got streaming")
+        query = (
+            update(Message)
+            .where(Message.id == message_id, Message.status == MessageStatus.STREAMING.value)
+            .values(
+                content=content,
+                status=status.value,
+                error=error,
+                error_code=error_code,
+                tools=[tool.to_dict() for tool in tools],
+                sources=[doc.to_dict() for doc in sources],
+                usage=usage,
+                ttft_ms=ttft_ms,
+                duration_ms=duration_ms,
+                updated_at=self._db.now(),
+            )
+        )
+        async with self._db.begin() as connection:
+            if (await connection.execute(query)).rowcount == 1:
+                return True
+            exists = await connection.scalar(select(Message.seq).where(Message.id == message_id))
+        if exists is None:
+            raise RecordNotFoundError("message", message_id)
+        return False
+
+    async def get_message(self, message_id: str) -> MessageRecord | None:
+        query = select(*_COLUMNS).join(Chat).where(Message.id == message_id)
+        async with self._db.begin() as connection:
+            row = (await connection.execute(query)).mappings().one_or_none()
+        return None if row is None else _record(row)
+
+    async def list_messages(
+        self, chat_id: str | None, *, flow_id: str | None = None
+    ) -> list[MessageRecord]:
+        """The messages of a chat, of a flow's chats, or of both filters, oldest first."""
+        if chat_id is None and flow_id is None:
+            raise ValueError("expected a chat id or a flow id, got neither")
+        query = select(*_COLUMNS).join(Chat).order_by(Message.seq)
+        if chat_id is not None:
+            query = query.where(Message.chat_id == chat_id)
+        if flow_id is not None:
+            query = query.where(Chat.flow_id == flow_id)
+        async with self._db.begin() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_record(row) for row in rows]
+
+    async def history(self, chat_id: str, limit: int = 50) -> list[ChatTurn]:
+        """The last ``limit`` finished messages with text, oldest first, as ``{role, content}``.
+
+        Messages still streaming are left out (including the one being answered now), as
+        are empty ones; aborted and failed messages keep what was said.
+        """
+        query = (
+            select(Message.role, Message.content)
+            .where(
+                Message.chat_id == chat_id,
+                Message.status != MessageStatus.STREAMING.value,
+                Message.content != "",
+            )
+            .order_by(Message.seq.desc())
+            .limit(limit)
+        )
+        async with self._db.begin() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [ChatTurn(role=row["role"], content=row["content"]) for row in reversed(rows)]
+
+
+def _record(row: RowMapping) -> MessageRecord:
+    final = _read_final(row["tools"], row["sources"])
+    return MessageRecord(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        flow_id=row["flow_id"],
+        role=MessageRole(row["role"]),
+        content=row["content"],
+        status=MessageStatus(row["status"]),
+        error=row["error"],
+        error_code=row["error_code"],
+        tools=final.tools,
+        sources=final.sources,
+        usage=row["usage"],
+        ttft_ms=row["ttft_ms"],
+        duration_ms=row["duration_ms"],
+        created_at=as_utc(row["created_at"]),
+        updated_at=as_utc(row["updated_at"]),
+    )
+
+
+def _read_final(tools: object, sources: object) -> Final:
+    """Tools and sources are stored in ``Final.to_dict``'s form, so ``events`` reads them."""
+    try:
+        event = event_from_dict({"type": "final", "text": "", "tools": tools, "sources": sources})
+    except ValueError as exc:
+        raise StoreError(f"stored message is malformed: {exc}") from exc
+    if not isinstance(event, Final):
+        raise TypeError(f"expected a Final event, got {type(event).__name__}")
+    return event
