@@ -36,7 +36,12 @@ logger = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
     """The whole server as one ASGI app (FastAPI behind socket.io's ``/socket.io/`` path)."""
-    settings = settings or Settings.from_env()
+    return build_app(settings or Settings.from_env())[0]
+
+
+def build_app(settings: Settings) -> tuple[ASGIApp, FastAPI]:
+    """The ASGI app to serve and the FastAPI app inside it (whose ``state.sluice`` holds
+    the running server's state once its lifespan has started)."""
     definitions = load_definitions([settings.flows]) if settings.flows else Definitions()
     sio = socketio.AsyncServer(
         async_mode="asgi", cors_allowed_origins=list(settings.cors_origins) or []
@@ -97,4 +102,4 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             expose_headers=["X-Run-Id"],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    return cast(ASGIApp, socketio.ASGIApp(sio, other_asgi_app=app))
+    return cast(ASGIApp, socketio.ASGIApp(sio, other_asgi_app=app)), app

@@ -1,0 +1,108 @@
+"""A real Sluice server under uvicorn on 127.0.0.1 (port 0), for every API test.
+
+Its flows call a real local upstream (``upstream``) and a fake LLM (``llm``); it runs on
+SQLite and on the PostgreSQL on 127.0.0.1 (``database_url`` from the store tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from sluice.api.app import build_app
+from sluice.api.settings import Settings
+from sluice.api.state import ServerState
+from tests.integrations.upstream import Upstream
+from tests.providers.fake_llm import FakeLLM
+from tests.store.conftest import database_url  # noqa: F401  # the fixture, on both backends
+
+FLOWS = """\
+kind: integration
+id: relay
+request:
+  url: "{upstream}/v1/chat/completions"
+  body: {{model: m, stream: true, messages: "{{{{ messages }}}}"}}
+stream: {{type: sse, mapping: openai}}
+---
+kind: model
+id: fake
+provider: openai
+model: fake-model
+base_url: "{llm}/v1"
+---
+kind: flow
+id: relay
+public: true
+nodes:
+  - {{id: answer, type: integration, integration: relay}}
+---
+kind: flow
+id: relay-stop
+public: true
+stop_on_disconnect: true
+nodes:
+  - {{id: answer, type: integration, integration: relay}}
+---
+kind: flow
+id: private
+nodes:
+  - {{id: hello, type: say, text: "secret hello"}}
+---
+kind: flow
+id: whole
+public: true
+nodes:
+  - {{id: hello, type: say, text: "all at once", stream: false}}
+"""
+
+
+@dataclass
+class Server:
+    url: str
+    state: ServerState
+    upstream: Upstream
+    llm: FakeLLM
+
+    def client(self, **kwargs: object) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10, **kwargs)  # type: ignore[arg-type]  # httpx's keyword types
+
+
+@pytest.fixture
+async def server(
+    database_url: str,  # noqa: F811  # the imported fixture
+    tmp_path: Path,
+    upstream: Upstream,
+    llm: FakeLLM,
+) -> AsyncIterator[Server]:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "flows.yaml").write_text(FLOWS.format(upstream=upstream.url, llm=llm.url))
+    settings = Settings(
+        flows=flows, database_url=database_url, keepalive_s=0.5, max_body_bytes=64_000
+    )
+    asgi, fastapi_app = build_app(settings)
+    config = uvicorn.Config(asgi, log_level="warning", lifespan="on")
+    config.load()
+    userver = uvicorn.Server(config)
+    userver.lifespan = config.lifespan_class(config)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    await userver.startup(sockets=[sock])
+    assert userver.started, "the server did not start"
+    main = asyncio.create_task(userver.main_loop())
+    port = sock.getsockname()[1]
+    state = fastapi_app.state.sluice
+    try:
+        yield Server(f"http://127.0.0.1:{port}", state, upstream, llm)
+    finally:
+        userver.should_exit = True
+        await main
+        await userver.shutdown(sockets=[sock])
+        sock.close()
