@@ -4,9 +4,11 @@ The body is OpenAI-shaped SSE, one ~270-byte ``chat.completion.chunk`` per token
 the pipeline in 4 KiB reads. The baseline, measured in the same run, is the least any
 reader must do: split the body into lines, ``orjson.loads`` each ``data:`` line and look
 up ``choices[0].delta.content`` in the dict. Many short rounds interleave the variants
-so machine noise hits them alike; figures are medians over rounds.
+(in reverse order every other round) so machine noise hits them alike; figures are
+medians over rounds, and each ratio is the median of the ratios within a round, which
+stays steady when the machine's speed drifts between rounds.
 
-    python bench/streams.py [--chunks 2000] [--rounds 41]
+    python bench/streams.py [--chunks 2000] [--rounds 61]
 
 The last line is one JSON object with the ratios the targets are stated in.
 """
@@ -86,39 +88,49 @@ VARIANTS: dict[str, Callable[[bytes], int]] = {
 }
 
 
-def measure(chunks: int, rounds: int) -> dict[str, float]:
+def measure(chunks: int, rounds: int) -> dict[str, list[float]]:
+    """µs per chunk of each variant, one sample per round."""
     body = make_body(chunks)
     expected = baseline(body)
     samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    order = list(VARIANTS.items())
     for _ in range(rounds):
-        for name, run in VARIANTS.items():
+        for name, run in order:
             gc.collect()
             started = time.perf_counter()
             said = run(body)
             samples[name].append((time.perf_counter() - started) / chunks * 1e6)
             assert said == expected, (name, said, expected)
-    return {name: statistics.median(values) for name, values in samples.items()}
+        order.reverse()
+    return samples
+
+
+def ratio(samples: dict[str, list[float]], name: str, base: str) -> float:
+    """The median over rounds of ``name``'s time over ``base``'s in the same round."""
+    return statistics.median(a / b for a, b in zip(samples[name], samples[base], strict=True))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=2_000)
-    parser.add_argument("--rounds", type=int, default=41)
+    parser.add_argument("--rounds", type=int, default=61)
     args = parser.parse_args()
     body_bytes = len(make_body(1)) - len(b"data: [DONE]\n\n")
     print(
         f"{args.chunks} chunks of ~{body_bytes} bytes, {READ_BYTES}-byte reads, "
         f"median of {args.rounds} rounds"
     )
-    us = measure(args.chunks, args.rounds)
-    base = us["baseline"]
-    for name, value in us.items():
-        print(f"  {name:<18} {value:6.2f} µs/chunk  {value / base:5.2f}x baseline")
+    samples = measure(args.chunks, args.rounds)
+    for name, values in samples.items():
+        print(
+            f"  {name:<18} {statistics.median(values):6.2f} µs/chunk"
+            f"  {ratio(samples, name, 'baseline'):5.2f}x baseline"
+        )
     ratios = {
-        "pipeline_vs_baseline": round(us["openai/none"] / base, 3),
-        "custom_vs_openai": round(us["custom/none"] / us["openai/none"], 3),
-        "words_vs_none": round(us["openai/words"] / us["openai/none"], 3),
-        "sentences_vs_none": round(us["openai/sentences"] / us["openai/none"], 3),
+        "pipeline_vs_baseline": round(ratio(samples, "openai/none", "baseline"), 3),
+        "custom_vs_openai": round(ratio(samples, "custom/none", "openai/none"), 3),
+        "words_vs_none": round(ratio(samples, "openai/words", "openai/none"), 3),
+        "sentences_vs_none": round(ratio(samples, "openai/sentences", "openai/none"), 3),
     }
     print(orjson.dumps(ratios).decode())
 

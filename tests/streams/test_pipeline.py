@@ -103,6 +103,19 @@ def test_chunk_that_is_not_json_fails_and_keeps_what_was_said():
     assert reader.chunks == [{"choices": [{"delta": {"content": "Hi"}}]}]
 
 
+def test_object_line_that_is_not_json_fails_and_keeps_the_chunks_before_it():
+    body = (
+        b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n'
+        b"data: {oops\n\n"
+        b'data: {"choices":[{"delta":{"content":"lo"}}]}\n\n'
+    )
+    reader = StreamReader(StreamSettings())
+    assert run(reader, body, []) == ["Hi"]
+    assert isinstance(reader.error, StreamFormatError)
+    assert "{oops" in str(reader.error)
+    assert reader.chunks == [{"choices": [{"delta": {"content": "Hi"}}]}]
+
+
 def test_stream_without_end_marker_is_cut():
     reader = StreamReader(StreamSettings())
     assert run(reader, b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n', []) == ["Hi"]

@@ -20,13 +20,15 @@ from sluice.streams.types import JSONValue
 class ChunkLog(Sequence[JSONValue]):
     """A read-only sequence of chunk values, stored as their text."""
 
-    __slots__ = ("_raw", "_text_at", "append_json")
+    __slots__ = ("_raw", "_text_at", "append_json", "extend_json")
 
     def __init__(self) -> None:
         self._raw: list[str] = []
         self._text_at: set[int] = set()
         self.append_json = self._raw.append
         """Keep a chunk whose value is the JSON text ``raw`` (a bound ``list.append``)."""
+        self.extend_json = self._raw.extend
+        """Keep chunks whose values are these JSON texts (a bound ``list.extend``)."""
 
     def append_text(self, text: str) -> None:
         """Keep a chunk whose value is the string ``text`` itself (not JSON)."""

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sluice.errors import ConfigError
 from sluice.streams.presets import PRESETS, STREAM_CONVENTIONS, Preset, Rule, Target
-from sluice.streams.rules import MappedFunction, Plan, error_message
+from sluice.streams.rules import MappedFunction, Plan, ReadFunction, error_message
 from sluice.streams.types import Chunk, JSONValue, StreamState
 
 __all__ = ["BUILTIN_MAPPINGS", "Mapping", "build_mapping", "error_message"]
@@ -111,6 +111,10 @@ class RuleMapping(_ChunkMapping):
     def function_for(self, event: str | None) -> MappedFunction:
         """The compiled function for chunks of this SSE event (hot path: skip the dispatch)."""
         return self._plan.for_event(event)
+
+    def messages_reader(self) -> ReadFunction:
+        """The compiled loop over a read's ``message`` events (see ``rules.compile_reader``)."""
+        return self._plan.read_messages
 
     def map_fields(
         self, data: JSONValue, raw: str, event: str | None, state: StreamState

@@ -27,7 +27,7 @@ from sluice.streams.buffering import make_buffer
 from sluice.streams.chunklog import ChunkLog
 from sluice.streams.framing import JSON_STARTS, AutoFramer, Framer, make_framer_with
 from sluice.streams.mapping import Mapping, RuleMapping, build_mapping
-from sluice.streams.rules import MappedFunction
+from sluice.streams.rules import MappedFunction, ReadFunction
 from sluice.streams.sse import SSEDecoder
 from sluice.streams.types import Buffering, JSONValue, StreamState, StreamType
 
@@ -78,8 +78,10 @@ class StreamReader:
         self._keep_json = self.chunks.append_json
         self._map_fields = self._mapping.map_fields
         self._map_message: MappedFunction | None = None
+        self._read_messages: ReadFunction | None = None
         if isinstance(self._mapping, RuleMapping):
             self._map_message = self._mapping.function_for("message")
+            self._read_messages = self._mapping.messages_reader()
         self._buffer = make_buffer(
             settings.buffering,
             max_hold_chars=settings.max_hold_chars,
@@ -162,39 +164,41 @@ class StreamReader:
         return self._on_chunk(data, data, event)
 
     def _read_sse(self, data: bytes) -> list[str]:
-        """The hot path: SSE blocks of one read, the single-data-line ones mapped inline.
+        """The hot path: the SSE events of one read, mapped; returns only non-empty texts.
 
-        Returns only non-empty texts. Written out rather than calling ``_on_sse_event``
-        per block: it runs once per upstream token (see bench/streams.py).
+        A read whose blocks are all one ``data: {`` line (nearly every read of a provider
+        stream) goes to the mapping's compiled loop in one call; see bench/streams.py.
         """
         assert self._sse is not None
+        text = self._sse.complete_text(data)
+        if not text:
+            return []
+        if self._read_messages is not None:
+            raws = self._sse.take_object_lines(text)
+            if raws is not None:
+                return self._read_objects(raws, self._read_messages)
         said: list[str] = []
-        say = said.append
-        map_message, keep_json, state = self._map_message, self._keep_json, self.state
-        for block in self._sse.split_blocks(data):
-            if map_message is not None and block.startswith("data: {") and block.find("\n", 6) < 0:
-                raw = block[6:]
-                try:
-                    value = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    self._on_chunk(raw, raw, "message")  # records the failure
-                    break
-                keep_json(raw)
-                try:
-                    text = map_message(value, state)
-                except StreamFormatError as exc:
-                    self._failure = exc
-                    break
-                if text:
-                    say(text)
-                if state.error is not None:
-                    self._note_stream_error()
-                    break
-            else:
-                said += [text for text in self._sse.interpret_block(block) if text]
-                if self._failure is not None or self.error is not None:
-                    break
+        for block in self._sse.blocks_of(text):
+            said += [piece for piece in self._sse.interpret_block(block) if piece]
+            if self._failure is not None or self.error is not None:
+                break
         return said
+
+    def _read_objects(self, raws: list[str], read_messages: ReadFunction) -> list[str]:
+        """Parse, keep and map the JSON objects of ``message`` events, up to a failure."""
+        said: list[str] = []
+        state = self.state
+        count = read_messages(raws, state, said.append, self._set_failure)
+        self.chunks.extend_json(raws if count == len(raws) else raws[:count])
+        if self._failure is None:
+            if state.error is not None:
+                self._note_stream_error()
+            elif count < len(raws):
+                self._on_chunk(raws[count], raws[count], "message")  # not JSON: records it
+        return said
+
+    def _set_failure(self, error: StreamFormatError) -> None:
+        self._failure = error
 
     def _on_line_chunk(self, data: JSONValue, raw: str) -> str:
         return self._on_chunk(data, raw, None)
@@ -236,9 +240,10 @@ class StreamReader:
         """Buffer the text the chunks of one read said; close on a failure among them."""
         out: list[str] = []
         if self._is_buffered:
+            decode = self._buffer.decode
             for text in said:
                 if text:
-                    out += self._buffer.decode(text)
+                    out += decode(text)
         elif self._sse is not None:
             out = said  # _read_sse says only non-empty texts
         else:

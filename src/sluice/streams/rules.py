@@ -5,20 +5,28 @@ per chunk measured 1.5-2.3 µs, more than parsing the chunk; so each plan is com
 once into straight-line Python source (field lookups, ``is not None`` checks and calls to
 the sinks below), the way fastjsonschema compiles schemas. The generated function is
 ``mapped(v0, state) -> str | None``: the text the chunk says, with everything else
-written on ``state``. The rules stay the single source of truth; only their evaluation
-is compiled.
+written on ``state``; the pipeline's hot path runs ``read`` instead, the same code inside
+a loop over a read's chunks. The rules stay the single source of truth; only their
+evaluation is compiled.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import cast
 
+import orjson
+
+from sluice.errors import StreamFormatError
 from sluice.streams.expressions import Step, compile_expression, is_truthy, to_text
 from sluice.streams.presets import JSONKind, Rule, Target
 from sluice.streams.types import JSONValue, StreamState
 
 MappedFunction = Callable[[JSONValue, StreamState], "str | None"]
+ReadFunction = Callable[
+    [list[str], StreamState, Callable[[str], None], Callable[[StreamFormatError], None]], int
+]
 _Sink = Callable[[JSONValue, StreamState], None]
 _KINDS: dict[JSONKind, frozenset[type]] = {
     "string": frozenset({str}),
@@ -31,12 +39,18 @@ _ERROR_MESSAGE_CHARS = 500
 
 
 class Plan:
-    """The compiled rules of one mapping, one function per SSE event name."""
+    """The compiled rules of one mapping, one function per SSE event name.
 
-    __slots__ = ("by_event", "default")
+    ``read_messages`` maps a run of ``message`` events at once (see ``compile_reader``).
+    """
+
+    __slots__ = ("by_event", "default", "read_messages")
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.default = compile_rules(tuple(rule for rule in rules if rule.event is None))
+        self.read_messages = compile_reader(
+            tuple(rule for rule in rules if rule.event in (None, "message"))
+        )
         self.by_event = {
             name: compile_rules(tuple(rule for rule in rules if rule.event in (None, name)))
             for name in {rule.event for rule in rules if rule.event is not None}
@@ -49,13 +63,12 @@ class Plan:
 class _Probe:
     """One rule, compiled: how its value is found and what is done with it."""
 
-    __slots__ = ("each", "inner", "key", "kinds", "path", "search", "sinks", "steps", "to", "when")
+    __slots__ = ("each", "inner", "kinds", "path", "search", "sinks", "steps", "to", "when")
 
     def __init__(self, rule: Rule) -> None:
         expression = compile_expression(rule.path)
         self.path = rule.path
         self.steps: tuple[Step, ...] | None = expression.steps
-        self.key = self.steps[0] if self.steps is not None and len(self.steps) == 1 else None
         self.search = expression.search
         self.when = compile_expression(rule.when).search if rule.when is not None else None
         self.kinds = _KINDS[rule.only] if rule.only is not None else None
@@ -95,11 +108,53 @@ def compile_rules(rules: tuple[Rule, ...]) -> MappedFunction:
     source.lines += ["def mapped(v0, state):", "    said = None"]
     source.scope(_probes(rules), "v0", 1)
     source.lines.append("    return said")
-    # The source is generated from our own rule objects, never from request input.
-    exec(compile("\n".join(source.lines), "<sluice mapping rules>", "exec"), source.namespace)
-    function = source.namespace["mapped"]
-    assert callable(function)
-    return function
+    # The generated source defines ``mapped`` with exactly this signature.
+    return cast(MappedFunction, source.define("mapped"))
+
+
+def compile_reader(rules: tuple[Rule, ...]) -> ReadFunction:
+    """Generate and compile ``read(raws, state, say, fail)`` for ``rules``.
+
+    It parses and maps each text of ``raws`` (each starts with "{") in turn, calls ``say`` with each
+    non-empty text, and returns how many it read: it stops before a text that is not
+    JSON, and after a chunk that put an error on ``state`` or whose mapping failed (the
+    ``StreamFormatError`` goes to ``fail``). The loop and the mapping are one function
+    because a call per chunk measured ~0.1 µs, a tenth of what the mapping costs.
+    """
+    namespace: dict[str, object] = {
+        "to_text": to_text,
+        "is_truthy": is_truthy,
+        "loads": orjson.loads,
+        "JSONDecodeError": orjson.JSONDecodeError,
+        "StreamFormatError": StreamFormatError,
+    }
+    source = _Source(namespace)
+    source.lines += [
+        "def read(raws, state, say, fail):",
+        "    for at, raw in enumerate(raws):",
+        "        try:",
+        "            v0 = loads(raw)",
+        "        except JSONDecodeError:",
+        "            return at",
+        "        said = None",
+        "        try:",
+    ]
+    # A JSON text that starts with "{" (the reader's contract) is an object.
+    source.scope(_probes(rules), "v0", 3, is_known_object=True)
+    if source.lines[-1] == "        try:":
+        source.lines.append("            pass")
+    source.lines += [
+        "        except StreamFormatError as exc:",
+        "            fail(exc)",
+        "            return at + 1",
+        "        if said:",
+        "            say(said)",
+        "        if state.error is not None:",
+        "            return at + 1",
+        "    return len(raws)",
+    ]
+    # The generated source defines ``read`` with exactly this signature.
+    return cast(ReadFunction, source.define("read"))
 
 
 class _Source:
@@ -109,6 +164,14 @@ class _Source:
         self.namespace = namespace
         self.lines: list[str] = []
         self._names = itertools.count(1)
+
+    def define(self, name: str) -> Callable[..., object]:
+        """Compile the lines and return the function they define as ``name``."""
+        # The source is generated from our own rule objects, never from request input.
+        exec(compile("\n".join(self.lines), "<sluice mapping rules>", "exec"), self.namespace)
+        function = self.namespace[name]
+        assert callable(function)
+        return function
 
     def name(self, prefix: str, value: object = None) -> str:
         name = f"{prefix}{next(self._names)}"
@@ -122,61 +185,52 @@ class _Source:
         """Code for the rules reading ``var``; one dict check guards plain field chains."""
         if not probes:
             return
-        is_object_scope = _is_object_scope(probes)
-        if is_object_scope and not is_known_object:
+        if not _is_object_scope(probes):
+            looked_up: dict[tuple[Step, ...], str] = {}
+            for probe in probes:
+                self._probe(probe, var, self._lookup(probe, var, depth, looked_up), depth)
+            return
+        if not is_known_object:
             self.lines.append(f"{'    ' * depth}if {var}.__class__ is dict:")
             depth += 1
-        looked_up: dict[tuple[Step, ...], str] = {}
-        keys = {p.key for p in probes}
-        if (
-            is_object_scope
-            and var != "v0"
-            and len(keys) >= 3
-            and all(isinstance(k, str) for k in keys)
-        ):
-            self._counted_scope(probes, var, depth, looked_up)
-            return
-        for probe in probes:
-            found = self._lookup(probe, var, depth, is_object_scope, looked_up)
-            self._probe(probe, var, found, depth)
+        self._members(probes, var, depth)
 
-    def _counted_scope(
-        self,
-        probes: tuple[_Probe, ...],
-        var: str,
-        depth: int,
-        looked_up: dict[tuple[Step, ...], str],
-    ) -> None:
-        """Single-field rules on a small object: stop looking once every member is accounted.
+    def _members(self, probes: tuple[_Probe, ...], var: str, depth: int) -> None:
+        """Field chains on the dict ``var``: one ``if key in var:`` block per member read.
 
-        Provider deltas are tiny (``{"content": " the"}``) while presets look for several
-        optional members; counting the members found skips the lookups that cannot hit.
+        A block costs one ``in`` test when the member is absent, which it usually is
+        (``usage``, ``error``, ``refusal``...): measured 16 ns against 40 ns for looking
+        the value up as None and testing it. On small nested objects (provider deltas
+        hold one or two members while presets read several) the blocks count the members
+        found and skip the lookups that cannot hit.
         """
         indent = "    " * depth
-        left = self.name("left")
-        self.lines.append(f"{indent}{left} = len({var})")
-        for probe in probes:
-            assert isinstance(probe.key, str)
-            if probe.steps in looked_up:
-                found = looked_up[probe.steps]
-            else:
-                found = self.name("v")
-                looked_up[probe.steps] = found  # type: ignore[index]  # a probe with a key has steps
-                key = probe.key
-                self.lines.append(
-                    f"{indent}{found} = {var}[{key!r}] if {left} and {key!r} in {var} else None"
-                )
-                self.lines.append(f"{indent}if {found} is not None:")
-                self.lines.append(f"{indent}    {left} -= 1")
-            self._probe(probe, var, found, depth)
+        groups = _member_groups(probes)
+        left: str | None = None
+        if var != "v0" and len({key for key, _, _ in groups}) >= 3:
+            left = self.name("left")
+            self.lines.append(f"{indent}{left} = len({var})")
+        counted: set[str] = set()
+        for position, (key, rest, group) in enumerate(groups):
+            test = f"{key!r} in {var}"
+            # A member read again was counted the first time: it must not be skipped.
+            is_counted = left is not None and key not in counted
+            if is_counted and counted:
+                test = f"{left} and {test}"
+            self.lines.append(f"{indent}if {test}:")
+            if is_counted:
+                counted.add(key)
+                if any(later not in counted for later, _, _ in groups[position + 1 :]):
+                    self.lines.append(f"{indent}    {left} -= 1")
+            found = self.name("v")
+            self.lines.append(f"{indent}    {found} = {var}[{key!r}]")
+            for step in rest:
+                self.lines.append(f"{indent}    {found} = {_step(found, step)}")
+            for probe in group:
+                self._probe(probe, var, found, depth + 1)
 
     def _lookup(
-        self,
-        probe: _Probe,
-        var: str,
-        depth: int,
-        is_object: bool,
-        looked_up: dict[tuple[Step, ...], str],
+        self, probe: _Probe, var: str, depth: int, looked_up: dict[tuple[Step, ...], str]
     ) -> str:
         indent = "    " * depth
         if probe.steps is None:
@@ -190,23 +244,8 @@ class _Source:
             return looked_up[probe.steps]
         found = self.name("v")
         current = var
-        for position, step in enumerate(probe.steps):
-            if isinstance(step, str):
-                # ``k in d`` then ``d[k]`` measured about twice as fast as ``d.get(k)`` for
-                # the usual absent member: two specialised opcodes against a method call.
-                if position == 0 and is_object:
-                    code = f"{current}[{step!r}] if {step!r} in {current} else None"
-                else:
-                    code = (
-                        f"{current}[{step!r}] if {current}.__class__ is dict"
-                        f" and {step!r} in {current} else None"
-                    )
-            elif step == 0:
-                code = f"{current}[0] if {current}.__class__ is list and {current} else None"
-            else:
-                in_range = f"{-step if step < 0 else step + 1} <= len({current})"
-                code = f"{current}[{step}] if {current}.__class__ is list and {in_range} else None"
-            self.lines.append(f"{indent}{found} = {code}")
+        for step in probe.steps:
+            self.lines.append(f"{indent}{found} = {_step(current, step)}")
             current = found
         looked_up[probe.steps] = found
         return found
@@ -271,6 +310,32 @@ class _Source:
             and probe.to is None
             and _is_object_scope(probe.inner)
         )
+
+
+def _member_groups(
+    probes: tuple[_Probe, ...],
+) -> list[tuple[str, tuple[Step, ...], tuple[_Probe, ...]]]:
+    """Consecutive rules reading the same field chain: its first member, the rest, the rules."""
+    groups: list[tuple[str, tuple[Step, ...], tuple[_Probe, ...]]] = []
+    for steps, group in itertools.groupby(probes, lambda probe: probe.steps):
+        key = steps[0] if steps else None
+        if steps is None or not isinstance(key, str):
+            raise TypeError(f"expected a field chain, got {steps!r}")
+        groups.append((key, steps[1:], tuple(group)))
+    return groups
+
+
+def _step(current: str, step: Step) -> str:
+    """An expression for one step from ``current``: its value, or None when it is not there."""
+    if isinstance(step, str):
+        # ``k in d`` then ``d[k]`` measured about twice as fast as ``d.get(k)`` for the
+        # usual absent member: two specialised opcodes against a method call.
+        is_there = f"{current}.__class__ is dict and {step!r} in {current}"
+        return f"{current}[{step!r}] if {is_there} else None"
+    if step == 0:
+        return f"{current}[0] if {current}.__class__ is list and {current} else None"
+    in_range = f"{-step if step < 0 else step + 1} <= len({current})"
+    return f"{current}[{step}] if {current}.__class__ is list and {in_range} else None"
 
 
 def _is_object_scope(probes: tuple[_Probe, ...]) -> bool:

@@ -1,0 +1,70 @@
+"""Following a run: batches of every event after a position, until its end, with idle ticks.
+
+A follower pulls from the log; nothing is pushed to it. A client that reads slower than
+events arrive leaves them in the log (which holds the run anyway, for resuming) and gets
+them as one bigger batch on its next read, at most ``max_batch`` events: that bound is all
+a follower ever holds. ``coalesce_tokens`` then turns a backlog of tokens into one write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+
+from sluice.events import End, Token
+from sluice.runs.log import LogEntry, RunLog
+
+
+async def follow(
+    log: RunLog,
+    run_id: str,
+    after_seq: int = 0,
+    *,
+    idle_s: float = 15.0,
+    max_batch: int = 512,
+) -> AsyncGenerator[list[LogEntry], None]:
+    """Yield batches of the run's events after ``after_seq``, oldest first, each once.
+
+    Ends after the batch holding ``End``, or when the run is closed with nothing left.
+    Yields an empty batch when ``idle_s`` seconds pass without an event: the caller's cue
+    to send a keep-alive. Raises ``RunNotFoundError`` (on the first step) for an unknown run.
+    """
+    if max_batch < 1:
+        raise ValueError(f"max_batch: expected >= 1, got {max_batch}")
+    while True:
+        batch = await log.read(run_id, after_seq, wait_s=idle_s, limit=max_batch)
+        if batch:
+            yield batch
+            after_seq = batch[-1][0]
+            if isinstance(batch[-1][1], End):
+                return
+        elif await log.is_closed(run_id):
+            return
+        else:
+            yield batch
+
+
+def coalesce_tokens(batch: Sequence[LogEntry]) -> list[LogEntry]:
+    """Merge each run of consecutive tokens into one, numbered as its last.
+
+    The text is unchanged (the merged token is the concatenation), and a client resuming
+    from the merged number misses nothing, since every event it stands for came before.
+    """
+    out: list[LogEntry] = []
+    tokens: list[Token] = []
+    last = 0
+    for seq, event in batch:
+        if isinstance(event, Token):
+            tokens.append(event)
+            last = seq
+            continue
+        if tokens:
+            out.append((last, _merge(tokens)))
+            tokens = []
+        out.append((seq, event))
+    if tokens:
+        out.append((last, _merge(tokens)))
+    return out
+
+
+def _merge(tokens: list[Token]) -> Token:
+    return tokens[0] if len(tokens) == 1 else Token("".join(token.text for token in tokens))

@@ -1,0 +1,113 @@
+"""The in-memory run log: one list of events per run, woken readers, retention by a clock.
+
+It serves one process. Several replicas behind one deployment need the Redis Streams
+backend, which implements the same ``RunLog`` protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+
+from sluice.events import Event
+from sluice.runs.log import LogEntry, RunNotFoundError
+
+
+class _Run:
+    __slots__ = ("changed", "closed_at", "events")
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.changed = asyncio.Event()
+        self.closed_at: float | None = None
+
+    def wake(self) -> None:
+        # Readers wait on the event they saw; a fresh one for the next wait avoids a
+        # clear() racing a reader that has not run yet.
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class MemoryRunLog:
+    """``RunLog`` in process memory.
+
+    A closed run is kept for ``retention_s`` seconds of ``clock`` (``time.monotonic`` by
+    default; tests pass a fake). Expired runs are dropped by ``expire()`` and, so that an
+    idle server needs no sweeper task, whenever a new run is created.
+    """
+
+    def __init__(
+        self, *, retention_s: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if retention_s < 0:
+            raise ValueError(f"retention_s: expected >= 0, got {retention_s}")
+        self._retention_s = retention_s
+        self._clock = clock
+        self._runs: dict[str, _Run] = {}
+        self._closed: dict[str, float] = {}  # run id -> closed at, oldest first
+
+    def __len__(self) -> int:
+        """The number of runs held, open or within retention."""
+        return len(self._runs)
+
+    async def append(self, run_id: str, events: Sequence[Event]) -> int:
+        run = self._runs.get(run_id)
+        if run is None:
+            self._expire()
+            run = self._runs[run_id] = _Run()
+        if run.closed_at is not None:
+            raise RuntimeError(f"expected an open run, got closed run {run_id!r}")
+        if events:
+            run.events.extend(events)
+            run.wake()
+        return len(run.events)
+
+    async def read(
+        self, run_id: str, after_seq: int, *, wait_s: float, limit: int | None = None
+    ) -> list[LogEntry]:
+        if after_seq < 0:
+            raise ValueError(f"after_seq: expected >= 0, got {after_seq}")
+        run = self._get(run_id)
+        if after_seq >= len(run.events) and run.closed_at is None and wait_s > 0:
+            changed = run.changed
+            try:
+                async with asyncio.timeout(wait_s):
+                    await changed.wait()
+            except TimeoutError:
+                return []
+        stop = len(run.events) if limit is None else min(len(run.events), after_seq + limit)
+        return list(enumerate(run.events[after_seq:stop], after_seq + 1))
+
+    async def close(self, run_id: str) -> None:
+        run = self._get(run_id)
+        if run.closed_at is None:
+            run.closed_at = self._clock()
+            self._closed[run_id] = run.closed_at
+            run.wake()
+
+    async def is_closed(self, run_id: str) -> bool:
+        return self._get(run_id).closed_at is not None
+
+    async def expire(self) -> int:
+        return self._expire()
+
+    def _expire(self) -> int:
+        # Retention is one constant and the clock is monotonic, so runs expire in the
+        # order they closed: stop at the first one still kept.
+        deadline = self._clock() - self._retention_s
+        dropped = 0
+        while self._closed:
+            run_id, closed_at = next(iter(self._closed.items()))
+            if closed_at > deadline:
+                break
+            del self._closed[run_id]
+            del self._runs[run_id]
+            dropped += 1
+        return dropped
+
+    def _get(self, run_id: str) -> _Run:
+        run = self._runs.get(run_id)
+        if run is None:
+            raise RunNotFoundError(run_id)
+        return run

@@ -1,0 +1,239 @@
+"""The run registry: starts runs apart from the requests that asked for them, and aborts them.
+
+Each run is two tasks in the registry's task group: the producer (the flow's event
+iterator) and its supervisor, which appends what the producer has ready to the log as one
+batch, then closes the run. Every run log reads ``Start(run_id)`` first and ``End`` last.
+
+Abort cancels the producer task, so its upstream connection closes at once. A producer may
+catch ``CancelledError`` to yield its own closing events (a ``Final`` with reason
+``aborted``); when it does not, the registry builds that ``Final`` from the tokens, tools
+and sources it saw. An abort is not a failure: no ``Error`` event is added for it. A client
+that disconnects does not stop its run; the server calls ``abort`` when the flow asks to
+stop on disconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Self, TypeAlias
+
+from sluice.errors import ConfigError, UpstreamError
+from sluice.events import End, Error, Event, Final, Start
+from sluice.runs.follow import follow
+from sluice.runs.log import LogEntry, RunLog, RunNotFoundError
+from sluice.runs.transcript import Transcript
+
+logger = logging.getLogger(__name__)
+
+Producer: TypeAlias = Callable[[], AsyncIterator[Event]]
+"""Starts a run's events (a flow run); called once, inside the run's own task."""
+
+OnFinished: TypeAlias = Callable[[str, Final, Error | None], Awaitable[Sequence[Event]]]
+"""Called with (run id, the run's ``Final``, its ``Error`` if it failed) before ``End``;
+stores the message and returns the events to add (``Saved``), appended before ``End``."""
+
+
+class _Run:
+    __slots__ = (
+        "drained",
+        "failure",
+        "is_aborted",
+        "pending",
+        "producer",
+        "ready",
+        "run_id",
+        "supervisor",
+        "transcript",
+    )
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.pending: list[Event] = []
+        self.ready = asyncio.Event()
+        self.drained = asyncio.Event()
+        self.transcript = Transcript()
+        self.failure: Exception | None = None
+        self.is_aborted = False
+        self.producer: asyncio.Task[None] | None = None
+        self.supervisor: asyncio.Task[None] | None = None
+
+
+def _new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+class RunRegistry:
+    """Owns the runs of this process; use as ``async with RunRegistry(log) as runs``.
+
+    Leaving the block aborts the runs still going and waits until each has written its
+    closing events. ``max_pending`` bounds the events a producer may have ready while the
+    log takes the previous batch: past it, the producer waits.
+    """
+
+    def __init__(
+        self,
+        log: RunLog,
+        *,
+        on_finished: OnFinished | None = None,
+        max_pending: int = 1024,
+        new_id: Callable[[], str] = _new_run_id,
+    ) -> None:
+        self.log = log
+        self._on_finished = on_finished
+        self._max_pending = max_pending
+        self._new_id = new_id
+        self._runs: dict[str, _Run] = {}
+        self._group: asyncio.TaskGroup | None = None
+
+    async def __aenter__(self) -> Self:
+        group = asyncio.TaskGroup()
+        await group.__aenter__()
+        self._group = group
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for run in list(self._runs.values()):
+            self._cancel_producer(run)
+        group, self._group = self._group, None
+        if group is not None:
+            await group.__aexit__(exc_type, exc, traceback)
+
+    async def start(self, produce: Producer, *, run_id: str | None = None) -> str:
+        """Start a run and return its id once ``Start(run_id)`` is in its log."""
+        if self._group is None:
+            raise RuntimeError("expected an entered RunRegistry (async with), got none")
+        if run_id is None:
+            run_id = self._new_id()
+        elif run_id in self._runs or await self._exists(run_id):
+            raise ValueError(f"run_id: expected a new id, got {run_id!r}")
+        await self.log.append(run_id, [Start(run_id)])
+        run = _Run(run_id)
+        self._runs[run_id] = run
+        run.producer = self._group.create_task(self._produce(run, produce))
+        run.supervisor = self._group.create_task(self._supervise(run, run.producer))
+        logger.info("run %s started", run_id)
+        return run_id
+
+    def is_running(self, run_id: str) -> bool:
+        return run_id in self._runs
+
+    async def abort(self, run_id: str) -> bool:
+        """Stop a run of this process and wait until its closing events are in the log.
+
+        Returns whether the abort stopped it (``False`` when it had already ended, or runs
+        in another process). Raises ``RunNotFoundError`` for an unknown run.
+        """
+        run = self._runs.get(run_id)
+        if run is None or run.supervisor is None:
+            await self.log.is_closed(run_id)  # raises RunNotFoundError when unknown
+            return False
+        stopped = self._cancel_producer(run)
+        await asyncio.wait([run.supervisor])  # waiting never cancels the supervisor
+        return stopped
+
+    def follow(
+        self, run_id: str, after_seq: int = 0, *, idle_s: float = 15.0, max_batch: int = 512
+    ) -> AsyncGenerator[list[LogEntry], None]:
+        """``sluice.runs.follow.follow`` on this registry's log; close it (``aclosing``)."""
+        return follow(self.log, run_id, after_seq, idle_s=idle_s, max_batch=max_batch)
+
+    async def _exists(self, run_id: str) -> bool:
+        try:
+            await self.log.is_closed(run_id)
+        except RunNotFoundError:
+            return False
+        return True
+
+    def _cancel_producer(self, run: _Run) -> bool:
+        if run.producer is None or run.producer.done() or run.is_aborted:
+            return False
+        run.is_aborted = True
+        run.producer.cancel()
+        return True
+
+    async def _produce(self, run: _Run, produce: Producer) -> None:
+        events = produce()
+        try:
+            async for event in events:
+                run.pending.append(event)
+                run.ready.set()
+                if len(run.pending) >= self._max_pending:
+                    run.drained.clear()
+                    await run.drained.wait()
+        except Exception as exc:  # reported as an Error event by the supervisor
+            run.failure = exc
+        finally:
+            if isinstance(events, AsyncGenerator):
+                await events.aclose()
+            run.ready.set()
+
+    async def _supervise(self, run: _Run, producer: asyncio.Task[None]) -> None:
+        try:
+            await self._pump(run, producer)
+            await self._finish(run)
+        except Exception:
+            # The log itself failed (a backend outage): nothing more can be said to readers.
+            logger.exception("run %s: the run log failed", run.run_id)
+        finally:
+            producer.cancel()  # a no-op once it is done
+            del self._runs[run.run_id]
+
+    async def _pump(self, run: _Run, producer: asyncio.Task[None]) -> None:
+        while True:
+            await run.ready.wait()
+            run.ready.clear()
+            batch, run.pending = run.pending, []
+            run.drained.set()
+            kept = [event for event in batch if not isinstance(event, Start | End)]
+            for event in kept:
+                run.transcript.observe(event)
+            if kept:
+                await self.log.append(run.run_id, kept)
+            if producer.done() and not run.pending:
+                return
+
+    async def _finish(self, run: _Run) -> None:
+        closing: list[Event] = []
+        error = run.transcript.error
+        if run.failure is not None and not run.is_aborted:
+            error = _error_event(run.run_id, run.failure)
+            closing.append(error)
+        final = run.transcript.final
+        if final is None:
+            final = run.transcript.build_final(
+                "aborted" if run.is_aborted else "error" if error else "complete"
+            )
+            closing.append(final)
+        if closing:
+            await self.log.append(run.run_id, closing)
+        stored = await self._store(run.run_id, final, error)
+        await self.log.append(run.run_id, [*stored, End()])
+        await self.log.close(run.run_id)
+        logger.info("run %s ended: %s", run.run_id, final.reason)
+
+    async def _store(self, run_id: str, final: Final, error: Error | None) -> Sequence[Event]:
+        if self._on_finished is None:
+            return ()
+        try:
+            return await self._on_finished(run_id, final, error)
+        except Exception:
+            logger.exception("run %s: storing the message failed", run_id)
+            return (Error("store_failed", "the message could not be stored"),)
+
+
+def _error_event(run_id: str, exc: Exception) -> Error:
+    if isinstance(exc, UpstreamError):
+        return Error(exc.code, exc.message)
+    if isinstance(exc, ConfigError):
+        return Error("config_error", str(exc))
+    logger.error("run %s failed", run_id, exc_info=exc)
+    return Error("internal_error", "the run failed unexpectedly")

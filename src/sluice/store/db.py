@@ -1,0 +1,129 @@
+"""The database: one async engine, its migrations, and the repositories that use it."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.event import listen
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from sluice.store import migrate
+from sluice.store.chats import ChatRepository
+from sluice.store.connection import Clock, Connector, utc_now
+from sluice.store.definitions import DefinitionRepository
+from sluice.store.keys import KeyRepository
+from sluice.store.messages import MessageRepository
+from sluice.store.url import DEFAULT_URL, database_url, display_url
+
+logger = logging.getLogger(__name__)
+
+_MIGRATION_LOCK = 0x5_1_1CE
+"""The PostgreSQL advisory lock id replicas take so that one of them migrates at a time."""
+
+
+class Database:
+    """An open database and its repositories: ``chats``, ``messages``, ``definitions``, ``keys``.
+
+    Every repository call is one short transaction on a pooled connection; the drivers are
+    asynchronous (aiosqlite runs SQLite on its own thread), so no call blocks the event loop.
+    Open with ``Database.open(url)``, run ``await db.migrate()`` at start, ``await db.close()``
+    at the end (or use ``async with``).
+    """
+
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now):
+        self.engine = engine
+        connector = Connector(engine, clock)
+        self.chats = ChatRepository(connector)
+        self.messages = MessageRepository(connector)
+        self.definitions = DefinitionRepository(connector)
+        self.keys = KeyRepository(connector)
+        self._connector = connector
+
+    @classmethod
+    def open(
+        cls, url: str | URL = DEFAULT_URL, *, clock: Clock = utc_now, timeout_s: float = 10.0
+    ) -> Self:
+        """Make the engine (no connection yet). ``postgresql://`` URLs get asyncpg.
+
+        ``timeout_s`` bounds waiting for a pooled connection, connecting, a PostgreSQL
+        statement, and a SQLite lock held by another writer. Raises ``ConfigError`` for a
+        URL that is not SQLite or PostgreSQL.
+        """
+        return cls(_create_engine(database_url(url), timeout_s), clock=clock)
+
+    @property
+    def url(self) -> str:
+        """The URL with its password hidden."""
+        return display_url(self.engine.url)
+
+    async def migrate(self) -> str:
+        """Apply every migration not yet applied; returns the revision the database is at.
+
+        Safe to run on every start and from several replicas at once: on PostgreSQL a
+        transaction-scoped advisory lock lets one migrate while the others wait.
+        """
+        async with self._connector.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                )
+            await connection.run_sync(migrate.upgrade)
+            revision = await connection.run_sync(migrate.current_revision)
+        logger.info("database %s at revision %s", self.url, revision)
+        return revision or ""
+
+    async def current_revision(self) -> str | None:
+        """The revision the database is at, ``None`` when it has never been migrated."""
+        async with self._connector.begin() as connection:
+            return await connection.run_sync(migrate.current_revision)
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _create_engine(url: URL, timeout_s: float) -> AsyncEngine:
+    options: dict[str, Any] = {
+        "hide_parameters": True,  # message text and key hashes never reach errors or logs
+        "json_serializer": _dump_json,
+        "json_deserializer": orjson.loads,
+        "pool_timeout": timeout_s,
+    }
+    if url.get_backend_name() == "postgresql":
+        options["pool_pre_ping"] = True
+        options["connect_args"] = {"timeout": timeout_s, "command_timeout": timeout_s}
+        return create_async_engine(url, **options)
+    # sqlite3's ``timeout`` is how long a writer waits for another writer's lock.
+    options["connect_args"] = {"timeout": timeout_s}
+    engine = create_async_engine(url, **options)
+    listen(engine.sync_engine, "connect", _configure_sqlite)
+    return engine
+
+
+def _dump_json(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:
+    """Per connection: enforce foreign keys; WAL so readers never wait for the writer."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,145 @@
+"""The in-memory run log: numbering, reads after a position, waits with deadlines, retention."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sluice.events import End, Start, Token
+from sluice.runs.log import RunLog, RunNotFoundError
+from sluice.runs.memory import MemoryRunLog
+
+pytestmark = pytest.mark.anyio
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_memory_run_log_implements_the_protocol():
+    log: RunLog = MemoryRunLog()
+    assert log is not None
+
+
+async def test_append_numbers_events_from_one():
+    log = MemoryRunLog()
+    assert await log.append("r", [Start("r")]) == 1
+    assert await log.append("r", [Token("a"), Token("b")]) == 3
+    assert await log.read("r", 0, wait_s=0) == [(1, Start("r")), (2, Token("a")), (3, Token("b"))]
+
+
+async def test_read_returns_only_events_after_the_position():
+    log = MemoryRunLog()
+    await log.append("r", [Token(str(n)) for n in range(5)])
+    assert await log.read("r", 3, wait_s=0) == [(4, Token("3")), (5, Token("4"))]
+    assert await log.read("r", 1, wait_s=0, limit=2) == [(2, Token("1")), (3, Token("2"))]
+
+
+async def test_read_past_the_end_of_an_open_run_waits_until_its_deadline():
+    log = MemoryRunLog()
+    await log.append("r", [Token("a")])
+    async with asyncio.timeout(2):
+        assert await log.read("r", 1, wait_s=0.01) == []
+
+
+async def test_a_waiting_reader_wakes_on_append():
+    log = MemoryRunLog()
+    await log.append("r", [Token("a")])
+    async with asyncio.timeout(2):
+        reader = asyncio.create_task(log.read("r", 1, wait_s=30))
+        await asyncio.sleep(0)  # let the reader reach its wait
+        await log.append("r", [Token("b"), Token("c")])
+        assert await reader == [(2, Token("b")), (3, Token("c"))]
+
+
+async def test_close_wakes_a_waiting_reader_with_nothing():
+    log = MemoryRunLog()
+    await log.append("r", [Token("a")])
+    async with asyncio.timeout(2):
+        reader = asyncio.create_task(log.read("r", 1, wait_s=30))
+        await asyncio.sleep(0)
+        await log.close("r")
+        assert await reader == []
+
+
+async def test_reading_a_closed_run_never_waits():
+    log = MemoryRunLog()
+    await log.append("r", [End()])
+    await log.close("r")
+    async with asyncio.timeout(2):
+        assert await log.read("r", 1, wait_s=30) == []
+    assert await log.is_closed("r")
+
+
+async def test_unknown_run_raises_run_not_found():
+    log = MemoryRunLog()
+    with pytest.raises(RunNotFoundError, match="'nope'"):
+        await log.read("nope", 0, wait_s=0)
+    with pytest.raises(RunNotFoundError):
+        await log.is_closed("nope")
+    with pytest.raises(RunNotFoundError):
+        await log.close("nope")
+
+
+async def test_appending_to_a_closed_run_is_an_error():
+    log = MemoryRunLog()
+    await log.append("r", [End()])
+    await log.close("r")
+    with pytest.raises(RuntimeError, match="closed run"):
+        await log.append("r", [Token("late")])
+
+
+async def test_negative_position_is_rejected():
+    log = MemoryRunLog()
+    await log.append("r", [Token("a")])
+    with pytest.raises(ValueError, match="after_seq"):
+        await log.read("r", -1, wait_s=0)
+
+
+async def test_closed_runs_are_kept_for_the_retention_then_dropped():
+    clock = FakeClock()
+    log = MemoryRunLog(retention_s=10, clock=clock)
+    await log.append("old", [End()])
+    await log.close("old")
+    await log.append("open", [Token("a")])
+    clock.now = 9.9
+    assert await log.expire() == 0
+    assert await log.read("old", 0, wait_s=0) == [(1, End())]
+    clock.now = 10.0
+    assert await log.expire() == 1
+    with pytest.raises(RunNotFoundError):
+        await log.read("old", 0, wait_s=0)
+    assert not await log.is_closed("open")  # open runs never expire
+    assert len(log) == 1
+
+
+async def test_creating_a_run_drops_expired_ones():
+    clock = FakeClock()
+    log = MemoryRunLog(retention_s=5, clock=clock)
+    for n in range(3):
+        await log.append(f"r{n}", [End()])
+        await log.close(f"r{n}")
+    clock.now = 5
+    await log.append("new", [Start("new")])
+    assert len(log) == 1
+
+
+async def test_closing_twice_keeps_the_first_close_time():
+    clock = FakeClock()
+    log = MemoryRunLog(retention_s=5, clock=clock)
+    await log.append("r", [End()])
+    await log.close("r")
+    clock.now = 4
+    await log.close("r")
+    clock.now = 5
+    assert await log.expire() == 1
+
+
+def test_negative_retention_is_rejected():
+    with pytest.raises(ValueError, match="retention_s"):
+        MemoryRunLog(retention_s=-1)
