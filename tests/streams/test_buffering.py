@@ -187,3 +187,18 @@ def test_hold_deadline_is_none_without_a_time_limit():
 def test_negative_limit_is_refused():
     with pytest.raises(ValueError, match="max_hold_ms"):
         make_buffer(Buffering.WORDS, max_hold_ms=-1)
+
+
+@given(
+    st.lists(st.text(max_size=12), max_size=30),
+    st.sampled_from([Buffering.NONE, Buffering.WORDS, Buffering.SENTENCES]),
+    st.sampled_from([None, 8]),
+)
+def test_decode_all_releases_the_same_pieces_as_decode_one_by_one(
+    texts: list[str], mode: Buffering, max_chars: int | None
+):
+    one_by_one = make_buffer(mode, max_hold_chars=max_chars)
+    batched = make_buffer(mode, max_hold_chars=max_chars)
+    expected = [piece for text in texts if text for piece in one_by_one.decode(text)]
+    assert batched.decode_all(texts) == expected
+    assert batched.flush() == one_by_one.flush()

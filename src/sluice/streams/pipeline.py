@@ -240,10 +240,7 @@ class StreamReader:
         """Buffer the text the chunks of one read said; close on a failure among them."""
         out: list[str] = []
         if self._is_buffered:
-            decode = self._buffer.decode
-            for text in said:
-                if text:
-                    out += decode(text)
+            out = self._buffer.decode_all(said)
         elif self._sse is not None:
             out = said  # _read_sse says only non-empty texts
         else:
