@@ -1,4 +1,4 @@
-"""Chats are created on first use with their flow and model, once, and delete with their messages."""
+"""Chats: created on first use with their flow and model, once; deleted with their messages."""
 
 from __future__ import annotations
 
