@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import orjson
 import pysbd
-import sentencex  # type: ignore[import-untyped]  # ships a compiled module without stubs
+import sentencex
 from tests.streams.test_sentences import GOLDEN_CASES
 
 from sluice.streams.buffering import make_buffer
