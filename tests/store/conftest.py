@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,12 +45,9 @@ async def _admin_connection() -> asyncpg.Connection:
     raise RuntimeError(f"PostgreSQL answers on {PG_HOST}:{PG_PORT} but refuses us: {last}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database's URL, on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'sluice.db'}"
-        return
+@asynccontextmanager
+async def _pg_database() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database's URL; the database is dropped afterwards."""
     if not _pg_answers():
         pytest.skip(f"no PostgreSQL answers on {PG_HOST}:{PG_PORT}")
     name = f"sluice_test_{uuid.uuid4().hex}"
@@ -63,6 +61,23 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database's URL, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'sluice.db'}"
+        return
+    async with _pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """An empty PostgreSQL database's URL, for what only PostgreSQL does."""
+    async with _pg_database() as url:
+        yield url
 
 
 class TickingClock:

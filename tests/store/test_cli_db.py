@@ -39,6 +39,13 @@ def test_upgrade_defaults_to_sluice_db_in_the_working_directory(
     assert _tables(tmp_path / "sluice.db") == TABLES
 
 
+def test_upgrade_takes_database_url_like_the_other_commands(tmp_path: Path):
+    path = tmp_path / "named.db"
+    result = CliRunner().invoke(app, ["upgrade", "--database-url", f"sqlite:///{path}"])
+    assert result.exit_code == 0, result.output
+    assert _tables(path) == TABLES
+
+
 def test_upgrade_reads_the_url_from_the_environment(tmp_path: Path):
     path = tmp_path / "env.db"
     result = CliRunner().invoke(app, ["upgrade"], env={"SLUICE_DATABASE_URL": f"sqlite:///{path}"})

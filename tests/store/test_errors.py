@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,11 +28,20 @@ async def test_an_unreachable_postgresql_is_a_store_error_without_the_password()
     assert "hunter2" not in db.url
 
 
+async def _join_sqlite_threads() -> None:
+    """aiosqlite stops its worker thread after a failed connect without awaiting it; the
+    thread then reports to the event loop, so wait for it while the loop is still open."""
+    for thread in threading.enumerate():
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, 5)
+
+
 @pytest.mark.anyio
 async def test_a_sqlite_file_that_cannot_be_created_is_a_store_error(tmp_path: Path):
     async with Database.open(f"sqlite:///{tmp_path / 'missing' / 'sluice.db'}") as db:
         with pytest.raises(StoreError, match="unable to open database file"):
             await db.migrate()
+    await _join_sqlite_threads()
 
 
 @pytest.mark.anyio

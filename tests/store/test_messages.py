@@ -27,6 +27,18 @@ async def test_a_streaming_message_is_visible_before_it_finishes(db: Database):
 
 
 @pytest.mark.anyio
+async def test_a_message_can_take_the_id_its_caller_announced(db: Database):
+    chat = await _chat(db)
+    announced = "8f14e45f-ceea-467f-a0e6-8e0a4d5a1b2c"
+    assert await db.messages.add_message(chat, BOT, message_id=announced) == announced
+    message = await db.messages.get_message(announced)
+    assert message is not None
+    assert message.status is MessageStatus.STREAMING
+    with pytest.raises(ValueError, match="message_id: expected 1 to 36 characters"):
+        await db.messages.add_message(chat, BOT, message_id="x" * 37)
+
+
+@pytest.mark.anyio
 async def test_checkpoint_saves_the_text_so_far(db: Database):
     chat = await _chat(db)
     message_id = await db.messages.add_message(chat, BOT)

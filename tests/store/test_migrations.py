@@ -61,10 +61,8 @@ async def test_downgrade_to_empty_then_upgrade_again(db: Database):
 
 
 @pytest.mark.anyio
-async def test_replicas_starting_together_migrate_once(database_url: str):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("several replicas share PostgreSQL, not a SQLite file")
-    replicas = [Database.open(database_url) for _ in range(4)]
+async def test_replicas_starting_together_on_postgresql_migrate_once(pg_url: str):
+    replicas = [Database.open(pg_url) for _ in range(4)]
     try:
         async with asyncio.timeout(30):
             revisions = await asyncio.gather(*(replica.migrate() for replica in replicas))

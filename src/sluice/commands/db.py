@@ -21,6 +21,7 @@ _err = Console(stderr=True, highlight=False)
 URLOption = Annotated[
     str,
     typer.Option(
+        "--database-url",
         "--url",
         envvar="SLUICE_DATABASE_URL",
         help="Database URL: sqlite:///FILE or postgresql://USER@HOST/DB.",

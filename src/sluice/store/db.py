@@ -22,7 +22,7 @@ from sluice.store.url import DEFAULT_URL, database_url, display_url
 
 logger = logging.getLogger(__name__)
 
-_MIGRATION_LOCK = 0x5_1_1CE
+_MIGRATION_LOCK = 0x511CE
 """The PostgreSQL advisory lock id replicas take so that one of them migrates at a time."""
 
 

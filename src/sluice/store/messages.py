@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import RowMapping, insert, literal, select, update
+from sqlalchemy import ColumnElement, RowMapping, bindparam, insert, select, update
 
 from sluice.events import Final, JSONObject, SourceDocument, ToolUse, event_from_dict
 from sluice.store.connection import Connector, as_utc
@@ -19,6 +20,45 @@ from sluice.store.models import Chat, Message
 from sluice.store.types import ChatTurn, MessageRecord, MessageRole, MessageStatus
 
 _COLUMNS = (*(column for column in Message.__table__.c if column.name != "seq"), Chat.flow_id)
+_MAX_MESSAGE_ID_LENGTH = 36
+
+
+def _bind(name: str) -> ColumnElement[Any]:
+    """A parameter typed like column ``name`` (so JSON and times convert), named ``new_…``:
+    SQLAlchemy reserves the column's own name in SET and VALUES clauses."""
+    return bindparam(f"new_{name}", type_=Message.__table__.c[name].type)
+
+
+# The two writes every message makes are built once: building a statement per call cost
+# more loop time than running it. ``_ADD`` is INSERT … SELECT FROM chats, one statement
+# that inserts nothing when the chat is gone.
+_ADD_FIELDS = ("id", "role", "content", "status", "tools", "sources", "created_at", "updated_at")
+_ADD = insert(Message).from_select(
+    [*_ADD_FIELDS, "chat_id"],
+    select(*(_bind(name).label(name) for name in _ADD_FIELDS), Chat.id).where(
+        Chat.id == bindparam("chat_id")
+    ),
+)
+_FINISH_FIELDS = (
+    "content",
+    "status",
+    "error",
+    "error_code",
+    "tools",
+    "sources",
+    "usage",
+    "ttft_ms",
+    "duration_ms",
+    "updated_at",
+)
+_FINISH = (
+    update(Message)
+    .where(
+        Message.id == bindparam("message_id"),
+        Message.status == MessageStatus.STREAMING.value,
+    )
+    .values({name: _bind(name) for name in _FINISH_FIELDS})
+)
 
 
 class MessageRepository:
@@ -39,32 +79,29 @@ class MessageRepository:
         """Store a new message of an existing chat; returns its id (a UUID string).
 
         ``message_id`` lets a caller announce the id before the row exists (the chat API's
-        ``stream_start`` carries it). Raises ``RecordNotFoundError`` when the chat does not
-        exist (``ensure_chat`` first).
+        ``stream_start`` carries it); at most 36 characters, unique. Raises
+        ``RecordNotFoundError`` when the chat does not exist (``ensure_chat`` first).
         """
+        if message_id is not None and not 0 < len(message_id) <= _MAX_MESSAGE_ID_LENGTH:
+            raise ValueError(f"message_id: expected 1 to 36 characters, got {len(message_id)}")
+        new_id = message_id or str(uuid.uuid4())
         now = self._db.now()
         values: dict[str, object] = {
-            "id": message_id or str(uuid.uuid4()),
-            "role": role.value,
-            "content": content,
-            "status": status.value,
-            "tools": [],
-            "sources": [],
-            "created_at": now,
-            "updated_at": now,
+            "new_id": new_id,
+            "new_role": role.value,
+            "new_content": content,
+            "new_status": status.value,
+            "new_tools": [],
+            "new_sources": [],
+            "new_created_at": now,
+            "new_updated_at": now,
+            "chat_id": chat_id,
         }
-        table = Message.__table__.c
-        # INSERT … SELECT FROM chats: one statement that inserts nothing if the chat is gone.
-        source = select(
-            *(literal(value, table[name].type).label(name) for name, value in values.items()),
-            Chat.id,
-        ).where(Chat.id == chat_id)
-        query = insert(Message).from_select([*values, "chat_id"], source)
         async with self._db.begin() as connection:
-            inserted = await connection.execute(query)
+            inserted = await connection.execute(_ADD, values)
         if inserted.rowcount != 1:
             raise RecordNotFoundError("chat", chat_id)
-        return str(values["id"])
+        return new_id
 
     async def checkpoint_message(self, message_id: str, content: str) -> None:
         """Save the text said so far of a message still streaming (call it now and then,
@@ -100,24 +137,21 @@ class MessageRepository:
         """
         if status is MessageStatus.STREAMING:
             raise ValueError("status: expected complete, aborted or error, got streaming")
-        query = (
-            update(Message)
-            .where(Message.id == message_id, Message.status == MessageStatus.STREAMING.value)
-            .values(
-                content=content,
-                status=status.value,
-                error=error,
-                error_code=error_code,
-                tools=[tool.to_dict() for tool in tools],
-                sources=[doc.to_dict() for doc in sources],
-                usage=usage,
-                ttft_ms=ttft_ms,
-                duration_ms=duration_ms,
-                updated_at=self._db.now(),
-            )
-        )
+        values: dict[str, object] = {
+            "message_id": message_id,
+            "new_content": content,
+            "new_status": status.value,
+            "new_error": error,
+            "new_error_code": error_code,
+            "new_tools": [tool.to_dict() for tool in tools],
+            "new_sources": [doc.to_dict() for doc in sources],
+            "new_usage": usage,
+            "new_ttft_ms": ttft_ms,
+            "new_duration_ms": duration_ms,
+            "new_updated_at": self._db.now(),
+        }
         async with self._db.begin() as connection:
-            if (await connection.execute(query)).rowcount == 1:
+            if (await connection.execute(_FINISH, values)).rowcount == 1:
                 return True
             exists = await connection.scalar(select(Message.seq).where(Message.id == message_id))
         if exists is None:
