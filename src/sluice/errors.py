@@ -12,6 +12,12 @@
             ├── StreamCutError      the stream ended before its end marker
             └── StreamErrorEvent    the stream itself carried an error object
 
+Defined beside the code that raises them, in the same tree: ``store.StoreError`` (the
+database failed; ``RecordNotFoundError`` below it), ``runs.RunNotFoundError`` (no such
+run, or its retention passed), ``tools.registry.ToolError`` (reported to the model and
+the user), ``api.errors.APIError`` (a refused request, with its HTTP status) and
+``client.SluiceClientError`` (the SDK's own tree).
+
 Every ``UpstreamError`` has a stable snake_case ``code`` for wire formats and a
 human ``message``; neither ever contains a secret.
 """

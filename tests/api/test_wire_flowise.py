@@ -163,3 +163,42 @@ def test_json_body_without_final_joins_the_tokens_and_leaves_out_empty_lists():
     assert body == (
         b'{"text":"ab","question":"Hi?","chatId":"c-1","chatMessageId":null,"sessionId":"c-1"}'
     )
+
+
+PROGRESS = FlowiseContext(chat_id="c-1", question="Hi?", session_id="c-1", has_progress=True)
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (
+            Status("Searching…"),
+            b'id: 7\nmessage:\ndata:{"event":"status","data":"Searching\xe2\x80\xa6"}\n\n',
+        ),
+        (
+            ToolStart("search", {"q": "x"}),
+            b'id: 7\nmessage:\ndata:{"event":"toolStart","data":{"tool":"search",'
+            b'"input":{"q":"x"}}}\n\n',
+        ),
+        (
+            ToolEnd("search", "found"),
+            b'id: 7\nmessage:\ndata:{"event":"toolEnd","data":{"tool":"search",'
+            b'"output":"found"}}\n\n',
+        ),
+        (
+            ToolEnd("search", "", error="boom"),
+            b'id: 7\nmessage:\ndata:{"event":"toolEnd","data":{"tool":"search","output":"",'
+            b'"error":"boom"}}\n\n',
+        ),
+        (Transcription("hello"), b""),
+    ],
+)
+def test_progress_messages_are_written_only_when_asked(event: Event, expected: bytes):
+    assert render_flowise_sse([(7, event)], PROGRESS) == expected
+    assert render_flowise_sse([(7, event)], CONTEXT) == b""
+
+
+@pytest.mark.parametrize(("event", "expected"), GOLDEN)
+def test_asking_for_progress_leaves_every_flowise_message_as_it_was(event: Event, expected: bytes):
+    if not isinstance(event, Status | ToolStart | ToolEnd):
+        assert render_flowise_sse([(7, event)], PROGRESS) == expected

@@ -20,7 +20,7 @@ from sluice import __version__
 from sluice.api.catalog import Catalog
 from sluice.api.errors import install_error_handlers
 from sluice.api.limits import BodyLimitMiddleware
-from sluice.api.routes import chat, flowise, runs
+from sluice.api.routes import admin, chat, flowise, runs, web
 from sluice.api.settings import Settings
 from sluice.api.state import ServerState
 from sluice.api.turns import Turns
@@ -91,7 +91,14 @@ def build_app(settings: Settings) -> tuple[ASGIApp, FastAPI]:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (flowise.router, chat.router, runs.router):
+    for router in (
+        flowise.router,
+        chat.router,
+        runs.router,
+        admin.router,
+        admin.pages,
+        web.router,
+    ):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(

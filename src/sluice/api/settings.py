@@ -29,6 +29,10 @@ class Settings:
     """A comment line is written this often on an event stream, from before the first token."""
     run_retention_s: float = 600.0
     """How long a finished run's events stay readable for resuming clients."""
+    coalesce_tokens: bool = True
+    """A client that reads slower than tokens arrive gets each backlog of tokens as one."""
+    max_batch: int = 512
+    """The most events a streaming client is sent in one write (what it may hold back)."""
     require_api_key: bool = False
     """When true, even public flows need a key; admin routes always do."""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -55,7 +59,7 @@ def _parse(name: str, raw: str) -> Any:
             return Path(raw)
         if name == "cors_origins":
             return tuple(part.strip() for part in raw.split(",") if part.strip())
-        if name == "require_api_key":
+        if kind is bool:
             return raw.strip().lower() in ("1", "true", "yes", "on")
         if kind in (int, float):
             return kind(raw)

@@ -1,4 +1,14 @@
-"""Following a run for one HTTP client: rendered batches, keep-alives, stop on disconnect."""
+"""Following a run for one HTTP client: rendered batches, keep-alives, stop on disconnect.
+
+The slow-consumer policy: the response is pulled, never pushed. Starlette awaits each
+write, and uvicorn's write waits while the socket's send buffer is over its high-water
+mark (64 KiB), so a client that reads slowly stops the follower; the events it has not
+read stay in the run log (which keeps the run anyway, for resuming). Its next read gets
+them as one batch of at most ``Settings.max_batch`` events, with each run of tokens merged
+into one (``Settings.coalesce_tokens``): fewer, larger writes, and per slow client at most
+one rendered batch and the transport's buffer held, never an unbounded queue. A client
+that keeps up gets every token as the run said it.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +33,16 @@ async def stream_run(
     If the client leaves before the run ends and ``stop_on_disconnect``, the run is
     aborted (in a task: the request's own task is being cancelled).
     """
+    settings = state.settings
     is_finished = False
     try:
-        async for batch in state.runs.follow(run_id, after_seq, idle_s=state.settings.keepalive_s):
+        async for batch in state.runs.follow(
+            run_id,
+            after_seq,
+            idle_s=settings.keepalive_s,
+            max_batch=settings.max_batch,
+            coalesce=settings.coalesce_tokens,
+        ):
             yield render(batch) if batch else KEEP_ALIVE
         is_finished = True
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import NoReturn, cast
@@ -245,13 +245,21 @@ class IntegrationRun:
     yielding every piece said before the failure (``ConfigError`` for a URL that cannot be
     requested); ``result`` is a snapshot that keeps the pieces and chunks either way.
     ``aclose()`` (or leaving ``stream_integration``) closes the upstream response at once.
+    ``on_read``, when given, is called after each read of a streamed body has been parsed,
+    whether or not it released text (the admin Test panel shows chunks as they arrive).
     """
 
     def __init__(
-        self, integration: Integration, request: RenderedRequest, session: aiohttp.ClientSession
+        self,
+        integration: Integration,
+        request: RenderedRequest,
+        session: aiohttp.ClientSession,
+        *,
+        on_read: Callable[[], None] | None = None,
     ) -> None:
         self.integration = integration
         self.request = request
+        self._on_read = on_read
         self._call = UpstreamCall(
             request,
             integration.request.effective_timeouts,
@@ -308,6 +316,13 @@ class IntegrationRun:
             elapsed_s=self._call.elapsed_s,
         )
 
+    def chunks_since(self, start: int) -> list[JSONValue]:
+        """The chunks parsed so far from index ``start`` on (secrets removed)."""
+        reader = self._reader
+        chunks = reader.chunks[start:] if reader is not None else self._chunks[start:]
+        secrets = self.request.secrets
+        return [scrub_json(chunk, secrets) for chunk in chunks] if secrets else chunks
+
     async def _run(self) -> AsyncGenerator[list[str], None]:
         try:
             async with self._call.response() as response:
@@ -330,6 +345,8 @@ class IntegrationRun:
         reader = StreamReader(block.settings(), content_type=response.headers.get("Content-Type"))
         self._reader = reader
         body = self._call.body(response)
+        if self._on_read is not None:
+            body = _observed(body, self._on_read)
         # read_batches is an async generator function; its annotation says only AsyncIterator
         stream = cast(AsyncGenerator[list[str], None], read_batches(body, reader))
         async with aclosing(body), aclosing(stream) as batches:
@@ -367,19 +384,33 @@ def scrub_state(state: StreamState, request: RenderedRequest) -> None:
         state.error_message = request.scrub(state.error_message)
 
 
+async def _observed(
+    body: AsyncGenerator[bytes, None], on_read: Callable[[], None]
+) -> AsyncGenerator[bytes, None]:
+    """``body``, calling ``on_read`` when the reader asks for the next read (the last is parsed)."""
+    async with aclosing(body):
+        async for data in body:
+            yield data
+            on_read()
+
+
 def _since(start: float, end: float | None) -> float | None:
     return None if end is None else end - start
 
 
 @asynccontextmanager
 async def stream_integration(
-    integration: Integration, context: Mapping[str, object], *, session: aiohttp.ClientSession
+    integration: Integration,
+    context: Mapping[str, object],
+    *,
+    session: aiohttp.ClientSession,
+    on_read: Callable[[], None] | None = None,
 ) -> AsyncIterator[IntegrationRun]:
     """Render the request (``ConfigError`` if a template fails) and yield its run.
 
     Leaving the block closes the run, and with it the upstream response, at once.
     """
-    run = IntegrationRun(integration, integration.render(context), session)
+    run = IntegrationRun(integration, integration.render(context), session, on_read=on_read)
     try:
         yield run
     finally:

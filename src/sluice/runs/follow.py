@@ -3,7 +3,8 @@
 A follower pulls from the log; nothing is pushed to it. A client that reads slower than
 events arrive leaves them in the log (which holds the run anyway, for resuming) and gets
 them as one bigger batch on its next read, at most ``max_batch`` events: that bound is all
-a follower ever holds. ``coalesce_tokens`` then turns a backlog of tokens into one write.
+a follower ever holds. With ``coalesce``, such a backlog comes with each run of tokens
+merged into one (``coalesce_tokens``), so a slow client gets fewer, larger events.
 """
 
 from __future__ import annotations
@@ -21,17 +22,32 @@ async def follow(
     *,
     idle_s: float = 15.0,
     max_batch: int = 512,
+    coalesce: bool = False,
 ) -> AsyncGenerator[list[LogEntry], None]:
     """Yield batches of the run's events after ``after_seq``, oldest first, each once.
 
     Ends after the batch holding ``End``, or when the run is closed with nothing left.
     Yields an empty batch when ``idle_s`` seconds pass without an event: the caller's cue
     to send a keep-alive. Raises ``RunNotFoundError`` (on the first step) for an unknown run.
+
+    With ``coalesce``, a backlog (events already waiting when the caller comes back for
+    more: it took longer to handle the last batch than the run took to say them, or the
+    last batch was cut at ``max_batch``) has its tokens merged. The first batch and every
+    batch the caller had to wait for keep each token as it was said, so a reader that
+    keeps up sees the run's own tokens.
     """
     if max_batch < 1:
         raise ValueError(f"max_batch: expected >= 1, got {max_batch}")
+    is_first = True
     while True:
-        batch = await log.read(run_id, after_seq, wait_s=idle_s, limit=max_batch)
+        batch: list[LogEntry] = []
+        if coalesce and not is_first:
+            batch = await log.read(run_id, after_seq, wait_s=0, limit=max_batch)
+            if len(batch) > 1:
+                batch = coalesce_tokens(batch)
+        is_first = False
+        if not batch:
+            batch = await log.read(run_id, after_seq, wait_s=idle_s, limit=max_batch)
         if batch:
             yield batch
             after_seq = batch[-1][0]

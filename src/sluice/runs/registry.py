@@ -141,10 +141,18 @@ class RunRegistry:
         return stopped
 
     def follow(
-        self, run_id: str, after_seq: int = 0, *, idle_s: float = 15.0, max_batch: int = 512
+        self,
+        run_id: str,
+        after_seq: int = 0,
+        *,
+        idle_s: float = 15.0,
+        max_batch: int = 512,
+        coalesce: bool = False,
     ) -> AsyncGenerator[list[LogEntry], None]:
         """``sluice.runs.follow.follow`` on this registry's log; close it (``aclosing``)."""
-        return follow(self.log, run_id, after_seq, idle_s=idle_s, max_batch=max_batch)
+        return follow(
+            self.log, run_id, after_seq, idle_s=idle_s, max_batch=max_batch, coalesce=coalesce
+        )
 
     async def _exists(self, run_id: str) -> bool:
         try:

@@ -7,7 +7,7 @@ Existing Flowise clients work unmodified: the ``flowise`` SDK asks
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
@@ -79,7 +79,13 @@ async def is_streaming(flow_id: str, request: Request) -> dict[str, bool]:
 
 
 @router.post("/prediction/{flow_id}", response_model=None)
-async def predict(flow_id: str, body: PredictionRequest, request: Request) -> Response:
+async def predict(
+    flow_id: str,
+    body: PredictionRequest,
+    request: Request,
+    events: Literal["flowise", "sluice"] = "flowise",
+) -> Response:
+    """``?events=sluice`` adds Sluice's status and tool messages to the Flowise stream."""
     state = ServerState.of(request)
     flow = await _flow(request, flow_id)
     await require_flow_access(request, flow)
@@ -92,11 +98,15 @@ async def predict(flow_id: str, body: PredictionRequest, request: Request) -> Re
     )
     if body.socketIOClientId:
         await state.join_chat_room(body.socketIOClientId, turn.chat_id)
-    context = FlowiseContext(turn.chat_id, body.question, body.sessionId or turn.chat_id)
+    context = FlowiseContext(
+        turn.chat_id,
+        body.question,
+        body.sessionId or turn.chat_id,
+        has_progress=events == "sluice",
+    )
     headers = {"X-Run-Id": turn.run_id}
     if not (body.streaming and flow.can_stream):
-        events = await collect_run(state, turn.run_id)
-        content = render_flowise_json(events, context)
+        content = render_flowise_json(await collect_run(state, turn.run_id), context)
         return Response(content, media_type="application/json", headers=headers)
 
     def render(batch: Any) -> bytes:

@@ -14,7 +14,10 @@ Events to Flowise messages: ``Start`` → ``start`` (data: the run id), ``Token`
 ``metadata`` (chatId, chatMessageId, question, sessionId: Flowise sends it after storing
 the message), ``Error`` → ``error`` (data: the message), ``End`` → ``end`` (``[DONE]``).
 ``Status``, ``ToolStart``, ``ToolEnd`` and ``Transcription`` have no Flowise message and
-are not written; tool calls reach Flowise clients as ``usedTools``.
+are not written; tool calls reach Flowise clients as ``usedTools``. A client that asks for
+them (``FlowiseContext.has_progress``, the web chat's ``?events=sluice``) also gets
+``status`` (data: the text), ``toolStart`` ({tool, input}) and ``toolEnd`` ({tool, output,
+and error when it failed}) in the same ``message:\ndata:`` shape.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ from sluice.events import (
     SourceDocument,
     Sources,
     Start,
+    Status,
     Token,
+    ToolEnd,
+    ToolStart,
     ToolUse,
 )
 from sluice.runs.log import LogEntry
@@ -54,6 +60,8 @@ class FlowiseContext:
     chat_id: str
     question: str
     session_id: str | None = None
+    has_progress: bool = False
+    """Also write Sluice's ``status``, ``toolStart`` and ``toolEnd`` messages."""
 
 
 def render_flowise_sse(batch: Sequence[LogEntry], context: FlowiseContext) -> bytes:
@@ -107,6 +115,21 @@ def _messages(event: Event, context: FlowiseContext) -> list[bytes]:
         return [_MESSAGE_BARE + orjson.dumps({"event": "error", "data": event.message}) + b"\n\n"]
     if isinstance(event, End):
         return [_END]
+    if context.has_progress:
+        return _progress(event)
+    return []
+
+
+def _progress(event: Event) -> list[bytes]:
+    if isinstance(event, Status):
+        return [_message("status", event.text)]
+    if isinstance(event, ToolStart):
+        return [_message("toolStart", {"tool": event.name, "input": event.input})]
+    if isinstance(event, ToolEnd):
+        data: dict[str, Any] = {"tool": event.name, "output": event.output}
+        if event.error is not None:
+            data["error"] = event.error
+        return [_message("toolEnd", data)]
     return []
 
 

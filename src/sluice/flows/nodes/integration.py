@@ -28,7 +28,7 @@ async def run_integration(node: IntegrationNode, state: RunState) -> AsyncGenera
             result = run.result
             state.nodes[node.id] = {
                 "text": result.text,
-                "chunks": list(result.chunks),
+                "chunks": result.chunks,  # parsed only if a later template reads it
                 "status": result.status,
             }
     if node.speak and not node.stream and result.text:

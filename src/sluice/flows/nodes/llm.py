@@ -106,7 +106,7 @@ def _record(node_id: str, result: ChatResult, state: RunState) -> None:
     state.add_usage(result.usage)
     state.nodes[node_id] = {
         "text": result.text,
-        "chunks": list(result.chunks),
+        "chunks": result.chunks,  # parsed only if a later template reads it
         "tool_calls": [
             {"name": c.name, "arguments": c.arguments_json, "id": c.id} for c in result.tool_calls
         ],

@@ -1,0 +1,313 @@
+"""The relay benchmark: Sluice against a direct stream and a bare relay, on one fake upstream.
+
+Starts the fake upstream (``upstream.py``), the bare aiohttp relay (``bare.py``),
+``sluice serve`` on flows whose integration and model point at the upstream (and, with
+``--with-litellm``, a LiteLLM proxy in its own virtual environment), then measures each
+scenario with ``loadgen.py`` against every target, reads the server's CPU time
+(``/proc/<pid>/stat``) and peak RSS (``VmHWM``), stops everything it started and prints a
+table of medians over ``--rounds`` rounds. Ratios are taken within a round, then their
+median. The last line is one JSON object with the ratios the targets are stated in.
+
+    python bench/relay/run.py [--quick] [--rounds 3] [--with-litellm]
+
+S1 latency: 1 stream at a time, 200 requests x 50 tokens, no delay.
+S2 throughput: 32 concurrent x 2,000 tokens, no delay.
+S3 concurrency: 1,000 concurrent x 100 tokens, 20 ms apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.relay.procs import (  # after the path set-up above
+    Service,
+    free_port,
+    peak_rss_mb,
+    reset_peak_rss,
+    run_loadgen,
+    start_litellm,
+)
+
+HERE = Path(__file__).resolve().parent
+REQUEST = b'{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+logger = logging.getLogger("bench.relay")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    requests: int
+    concurrency: int
+    tokens: int
+    delay_ms: int
+    warmup: int
+
+    @property
+    def path(self) -> str:
+        return f"/s/{self.tokens}/{self.delay_ms}/1/v1"
+
+
+FULL = (
+    Scenario("s1", 200, 1, 50, 0, 20),
+    Scenario("s2", 32, 32, 2000, 0, 2),
+    Scenario("s3", 1000, 1000, 100, 20, 0),
+)
+QUICK = (
+    Scenario("s1", 60, 1, 50, 0, 10),
+    Scenario("s2", 16, 16, 500, 0, 1),
+    Scenario("s3", 200, 200, 50, 20, 0),
+)
+
+FLOWS = """\
+kind: integration
+id: {name}
+request:
+  url: "{upstream}{path}/chat/completions"
+  body: {{model: gpt-4o-mini, stream: true, messages: "{{{{ messages }}}}"}}
+stream: {{type: sse, mapping: openai}}
+---
+kind: model
+id: {name}
+provider: openai
+model: gpt-4o-mini
+base_url: "{upstream}{path}"
+---
+kind: flow
+id: {name}
+public: true
+nodes:
+  - {{id: answer, type: integration, integration: {name}}}
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    service: Service | None  # whose CPU and memory are measured (None: the upstream's)
+    wire: str
+
+    def request(self, base: str, scenario: Scenario) -> tuple[str, bytes]:
+        if self.name in ("direct", "bare"):
+            return f"{base}{scenario.path}/chat/completions", REQUEST
+        if self.name == "litellm":
+            body = {
+                "model": scenario.name,
+                "stream": True,
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+            return f"{base}/v1/chat/completions", orjson.dumps(body)
+        if self.name == "sluice-flowise":
+            body = {"question": "hi", "streaming": True}
+            return f"{base}/api/v1/prediction/{scenario.name}", orjson.dumps(body)
+        body = {"message": "hi", "chatModelId": scenario.name, "stream": True}
+        return f"{base}/api/chat", orjson.dumps(body)
+
+
+def measure(target: Target, base: str, scenario: Scenario, upstream: Service) -> dict[str, float]:
+    service = target.service or upstream
+    url, body = target.request(base, scenario)
+    if scenario.name == "s3":
+        reset_peak_rss(service.pid)
+    cpu_before = service.cpu_s()
+    summary = run_loadgen(url, body, target.wire, scenario)
+    cpu_s = service.cpu_s() - cpu_before
+    ttft, total = summary["ttft_ms"], summary["total_ms"]
+    tokens = summary["tokens"] or 1
+    return {
+        "ttft_p50": ttft["p50"] or float("nan"),
+        "ttft_p99": ttft["p99"] or float("nan"),
+        "total_p50": total["p50"] or float("nan"),
+        "tokens_per_s": summary["tokens_per_s"] or 0.0,
+        "errors": summary["errors"],
+        "cpu_ms_per_request": 1000 * cpu_s / scenario.requests,
+        "cpu_s_per_1k_tokens": 1000 * cpu_s / tokens,
+        "peak_rss_mb": peak_rss_mb(service.pid),
+    }
+
+
+def ratios(r: dict[str, dict[str, dict[str, float]]], sluice: list[str]) -> dict[str, float]:
+    """The target ratios of one round; for several Sluice wires, the worst of them."""
+    s1, s2, s3 = r["s1"], r["s2"], r["s3"]
+    bare_added = s1["bare"]["ttft_p50"] - s1["direct"]["ttft_p50"]
+    return {
+        "s1_added_ttft_vs_bare": max(
+            (s1[t]["ttft_p50"] - s1["direct"]["ttft_p50"]) / bare_added for t in sluice
+        ),
+        "s2_tokens_vs_bare": min(
+            s2[t]["tokens_per_s"] / s2["bare"]["tokens_per_s"] for t in sluice
+        ),
+        "s3_ttft_p99_vs_bare": max(s3[t]["ttft_p99"] / s3["bare"]["ttft_p99"] for t in sluice),
+        "s3_errors": sum(s3[t]["errors"] for t in sluice),
+        "s3_peak_rss_mb": max(s3[t]["peak_rss_mb"] for t in sluice),
+    }
+
+
+COLUMNS = {
+    "s1": ("ttft_p50", "ttft_p99", "total_p50", "cpu_ms_per_request", "errors"),
+    "s2": ("tokens_per_s", "cpu_s_per_1k_tokens", "ttft_p50", "errors"),
+    "s3": ("errors", "ttft_p99", "tokens_per_s", "peak_rss_mb"),
+}
+
+
+def table(rounds: list[dict[str, dict[str, dict[str, float]]]], targets: list[str]) -> str:
+    lines = []
+    for scenario, columns in COLUMNS.items():
+        if scenario not in rounds[0]:
+            continue
+        lines.append(f"\n{scenario}  " + "  ".join(f"{c:>20}" for c in columns))
+        for target in targets:
+            cells = []
+            for column in columns:
+                value = statistics.median(r[scenario][target][column] for r in rounds)
+                cells.append(f"{value:>20.3f}")
+            lines.append(f"  {target:<15}" + "  ".join(cells))
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def services(
+    args: argparse.Namespace, work: Path, scenarios: tuple[Scenario, ...]
+) -> Iterator[dict[str, tuple[Service, str]]]:
+    ports = {name: free_port() for name in ("upstream", "bare", "sluice", "litellm")}
+    upstream_url = f"http://127.0.0.1:{ports['upstream']}"
+    flows = work / "flows"
+    flows.mkdir()
+    for s in scenarios:
+        text = FLOWS.format(name=s.name, upstream=upstream_url, path=s.path)
+        (flows / f"{s.name}.yaml").write_text(text)
+    python = sys.executable
+    started: dict[str, tuple[Service, str]] = {}
+    with contextlib.ExitStack() as stack:
+        upstream = stack.enter_context(
+            Service.start(
+                "upstream",
+                [python, str(HERE / "upstream.py"), "--port", str(ports["upstream"])],
+                ports["upstream"],
+            )
+        )
+        started["direct"] = (upstream, upstream_url)
+        bare = stack.enter_context(
+            Service.start(
+                "bare",
+                [
+                    python,
+                    str(HERE / "bare.py"),
+                    "--port",
+                    str(ports["bare"]),
+                    "--upstream",
+                    upstream_url,
+                ],
+                ports["bare"],
+            )
+        )
+        started["bare"] = (bare, f"http://127.0.0.1:{ports['bare']}")
+        sluice_cmd = [
+            python,
+            "-m",
+            "sluice",
+            "serve",
+            "--port",
+            str(ports["sluice"]),
+            "--flows",
+            str(flows),
+            "--database-url",
+            f"sqlite+aiosqlite:///{work / 'sluice.db'}",
+            "--log-level",
+            "warning",
+        ]
+        sluice = stack.enter_context(
+            Service.start(
+                "sluice", sluice_cmd, ports["sluice"], ping="/api/v1/ping", wrap=args.profile
+            )
+        )
+        base = f"http://127.0.0.1:{ports['sluice']}"
+        started["sluice-flowise"] = (sluice, base)
+        started["sluice-chat"] = (sluice, base)
+        if args.with_litellm:
+            litellm = stack.enter_context(
+                start_litellm(work, scenarios, upstream_url, ports["litellm"])
+            )
+            started["litellm"] = (litellm, f"http://127.0.0.1:{ports['litellm']}")
+        yield started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller counts, for development")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--with-litellm", action="store_true")
+    parser.add_argument("--wires", default="flowise,chat", help="Sluice APIs to measure")
+    parser.add_argument("--profile", default=None, help="a command prefix for sluice (py-spy)")
+    parser.add_argument("--scenarios", default="s1,s2,s3", help="which to run (ratios need all)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    chosen = args.scenarios.split(",")
+    scenarios = tuple(s for s in (QUICK if args.quick else FULL) if s.name in chosen)
+    sluice = [f"sluice-{wire}" for wire in args.wires.split(",")]
+    rounds = []
+    with (
+        tempfile.TemporaryDirectory(prefix="sluice-relay-") as tmp,
+        services(args, Path(tmp), scenarios) as running,
+    ):
+        upstream = running["direct"][0]
+        names = ["direct", "bare", *sluice, *(["litellm"] if args.with_litellm else [])]
+        for index in range(args.rounds):
+            result: dict[str, dict[str, dict[str, float]]] = {}
+            for scenario in scenarios:
+                result[scenario.name] = {}
+                order = names if index % 2 == 0 else names[::-1]
+                for name in order:
+                    service, base = running[name]
+                    target = Target(
+                        name,
+                        None if name == "direct" else service,
+                        "openai"
+                        if name in ("direct", "bare", "litellm")
+                        else name.removeprefix("sluice-"),
+                    )
+                    result[scenario.name][name] = figures = measure(
+                        target, base, scenario, upstream
+                    )
+                    logger.info(
+                        "round %d %s %-15s %s",
+                        index + 1,
+                        scenario.name,
+                        name,
+                        orjson.dumps(figures).decode(),
+                    )
+            rounds.append(result)
+    out = sys.stdout
+    mode = "quick" if args.quick else "full"
+    out.write(
+        f"relay benchmark ({mode}, median of {args.rounds} rounds; ms, tokens/s, server CPU)\n"
+    )
+    out.write(table(rounds, names) + "\n\n")
+    if len(scenarios) < len(FULL):
+        return
+    per_round = [ratios(r, sluice) for r in rounds]
+    for wire in sluice:
+        one = [ratios(r, [wire]) for r in rounds]
+        out.write(
+            f"{wire}: "
+            + orjson.dumps({k: statistics.median(x[k] for x in one) for k in one[0]}).decode()
+            + "\n"
+        )
+    final = {key: round(statistics.median(r[key] for r in per_round), 3) for key in per_round[0]}
+    out.write(orjson.dumps(final).decode() + "\n")
+
+
+if __name__ == "__main__":
+    main()
