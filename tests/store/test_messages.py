@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from sluice.events import SourceDocument, ToolUse
@@ -196,3 +198,28 @@ async def test_a_message_repr_leaves_its_text_out(db: Database):
     chat = await _chat(db)
     message_id = await db.messages.add_message(chat, USER, "my secret plan", DONE)
     assert "my secret plan" not in repr(await db.messages.get_message(message_id))
+
+
+@pytest.mark.anyio
+async def test_many_concurrent_sqlite_turns_are_all_stored(tmp_path):
+    """More concurrent writers than SQLite's pool holds, with a short pool wait: every
+    message is stored, none lost (SQLite writes queue in process instead of timing out)."""
+    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'load.db'}", timeout_s=0.2)
+    await db.migrate()
+
+    async def turn(number: int) -> str:
+        chat_id = f"load-{number}"
+        await db.chats.ensure_chat(chat_id, "flow")
+        await db.messages.add_message(chat_id, MessageRole.USER, "q", MessageStatus.COMPLETE)
+        message_id = await db.messages.add_message(chat_id, MessageRole.ASSISTANT)
+        await db.messages.finish_message(message_id, content="a", status=MessageStatus.COMPLETE)
+        return message_id
+
+    try:
+        async with asyncio.timeout(120):
+            ids = await asyncio.gather(*(turn(n) for n in range(300)))
+        stored = await db.messages.list_messages(None, flow_id="flow")
+    finally:
+        await db.close()
+    assert len(stored) == 600
+    assert {m.id for m in stored if m.role is MessageRole.ASSISTANT} == set(ids)
