@@ -41,6 +41,29 @@ async def test_a_message_can_take_the_id_its_caller_announced(db: Database):
 
 
 @pytest.mark.anyio
+async def test_open_turn_stores_chat_question_and_streaming_answer_at_once(db: Database):
+    user_id = await db.messages.open_turn("chat-1", "hi", message_id="bot-1", flow_id="support")
+    chat = await db.chats.get_chat("chat-1")
+    assert chat is not None
+    assert chat.flow_id == "support"
+    messages = await db.messages.list_messages("chat-1")
+    assert [(m.id, m.role, m.status, m.content) for m in messages] == [
+        (user_id, "user", "complete", "hi"),
+        ("bot-1", "assistant", "streaming", ""),
+    ]
+
+
+@pytest.mark.anyio
+async def test_open_turn_in_an_existing_chat_keeps_its_flow(db: Database):
+    await _chat(db, flow_id="support")
+    await db.messages.open_turn("chat-1", "again", message_id="bot-2", flow_id="other")
+    chat = await db.chats.get_chat("chat-1")
+    assert chat is not None
+    assert chat.flow_id == "support"
+    assert len(await db.messages.list_messages("chat-1")) == 2
+
+
+@pytest.mark.anyio
 async def test_checkpoint_saves_the_text_so_far(db: Database):
     chat = await _chat(db)
     message_id = await db.messages.add_message(chat, BOT)

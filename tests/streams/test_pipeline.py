@@ -116,6 +116,25 @@ def test_object_line_that_is_not_json_fails_and_keeps_the_chunks_before_it():
     assert reader.chunks == [{"choices": [{"delta": {"content": "Hi"}}]}]
 
 
+def test_one_read_of_chunks_then_done_says_every_chunk_and_ends():
+    body = (
+        b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n'
+        b'data: {"choices":[{"delta":{"content":" there"}}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    reader = StreamReader(StreamSettings())
+    assert run(reader, body, []) == ["Hi", " there"]
+    assert reader.error is None
+    assert len(reader.chunks) == 2
+
+
+def test_a_failing_chunk_before_done_in_one_read_stops_there():
+    body = b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: {oops\n\ndata: [DONE]\n\n'
+    reader = StreamReader(StreamSettings())
+    assert run(reader, body, []) == ["Hi"]
+    assert isinstance(reader.error, StreamFormatError)
+
+
 def test_stream_without_end_marker_is_cut():
     reader = StreamReader(StreamSettings())
     assert run(reader, b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n', []) == ["Hi"]

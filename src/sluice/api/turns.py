@@ -1,9 +1,9 @@
 """A user turn: the run of a flow for one message, stored beside the stream.
 
 The run starts at once; the chat, the user's message and the bot's message (``streaming``)
-are written by a task beside it, never in front of the first token. When the run ends the
-bot's message is updated with what was said, how it ended, tools, sources, usage and
-timings, and a ``Saved`` event goes into the run's log before its ``End``.
+are written (one transaction) by a task beside it, never in front of the first token. When
+the run ends the bot's message is updated with what was said, how it ended, tools,
+sources, usage and timings, and a ``Saved`` event goes into the run's log before its ``End``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sluice.flows.model import Flow
 from sluice.flows.runner import run_flow
 from sluice.flows.state import FlowServices, RunInput
 from sluice.runs import RunRegistry
-from sluice.store import ChatTurn, Database, MessageRole, MessageStatus
+from sluice.store import ChatTurn, Database, MessageStatus
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class Turn:
     message_id: str
     flow: Flow
     question: str
+    model_id: str | None = None
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
     opened: asyncio.Task[None] | None = None
@@ -74,14 +75,19 @@ class Turns:
             raise RuntimeError("expected Turns.registry to be set, got None")
         is_new = chat_id is None
         turn = Turn(
-            str(uuid.uuid4()), chat_id or str(uuid.uuid4()), str(uuid.uuid4()), flow, question
+            str(uuid.uuid4()),
+            chat_id or str(uuid.uuid4()),
+            str(uuid.uuid4()),
+            flow,
+            question,
+            model_id,
         )
         if history is None:
             history = [] if is_new else await self.db.messages.history(turn.chat_id)
         past = tuple({"role": t["role"], "content": t["content"]} for t in history)
         run_input = RunInput(question, past, dict(vars or {}), turn.chat_id)
         self._turns[turn.run_id] = turn
-        turn.opened = asyncio.create_task(self._open(turn, model_id))
+        turn.opened = asyncio.create_task(self._open(turn))
         await self.registry.start(lambda: self._produce(turn, run_input), run_id=turn.run_id)
         return turn
 
@@ -91,13 +97,13 @@ class Turns:
                 turn.first_token_at = time.perf_counter()
             yield event
 
-    async def _open(self, turn: Turn, model_id: str | None) -> None:
-        await self.db.chats.ensure_chat(turn.chat_id, turn.flow.id, model_id)
-        user_id = await self.db.messages.add_message(
-            turn.chat_id, MessageRole.USER, turn.question, MessageStatus.COMPLETE
-        )
-        await self.db.messages.add_message(
-            turn.chat_id, MessageRole.ASSISTANT, message_id=turn.message_id
+    async def _open(self, turn: Turn) -> None:
+        user_id = await self.db.messages.open_turn(
+            turn.chat_id,
+            turn.question,
+            message_id=turn.message_id,
+            flow_id=turn.flow.id,
+            model_id=turn.model_id,
         )
         await self._notify(turn.chat_id, user_id, "user", turn.question, "complete")
 

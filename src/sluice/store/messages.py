@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, RowMapping, bindparam, insert, select, update
@@ -17,7 +18,7 @@ from sluice.events import Final, JSONObject, SourceDocument, ToolUse, event_from
 from sluice.store.connection import Connector, as_utc
 from sluice.store.errors import RecordNotFoundError, StoreError
 from sluice.store.models import Chat, Message
-from sluice.store.types import ChatTurn, MessageRecord, MessageRole, MessageStatus
+from sluice.store.types import ChatTurn, MessageRecord, MessageRole, MessageStatus, check_id
 
 _COLUMNS = (*(column for column in Message.__table__.c if column.name != "seq"), Chat.flow_id)
 _MAX_MESSAGE_ID_LENGTH = 36
@@ -61,11 +62,76 @@ _FINISH = (
 )
 
 
+def _add_values(
+    chat_id: str,
+    message_id: str,
+    role: MessageRole,
+    content: str,
+    status: MessageStatus,
+    now: datetime,
+) -> dict[str, object]:
+    """The parameters of ``_ADD`` for one new message."""
+    return {
+        "new_id": message_id,
+        "new_role": role.value,
+        "new_content": content,
+        "new_status": status.value,
+        "new_tools": [],
+        "new_sources": [],
+        "new_created_at": now,
+        "new_updated_at": now,
+        "chat_id": chat_id,
+    }
+
+
 class MessageRepository:
     """Add, update and read the messages of chats."""
 
     def __init__(self, connector: Connector):
         self._db = connector
+        # Built once, like _ADD: the dialect decides the spelling of "insert if new".
+        self._add_chat = (
+            connector.insert(Chat)
+            .values(
+                id=bindparam("chat_id"),
+                flow_id=bindparam("flow_id"),
+                model_id=bindparam("model_id"),
+                created_at=bindparam("created_at", type_=Chat.__table__.c["created_at"].type),
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+
+    async def open_turn(
+        self,
+        chat_id: str,
+        question: str,
+        *,
+        message_id: str,
+        flow_id: str | None = None,
+        model_id: str | None = None,
+    ) -> str:
+        """Open a turn in one transaction: the chat if it is new (as ``ensure_chat``), the
+        user's ``question`` (complete) and the bot's message ``message_id`` (streaming).
+
+        Returns the user message's id. One transaction instead of three: on SQLite each
+        costs a pooled connection, BEGIN and COMMIT through aiosqlite's thread.
+        """
+        check_id(chat_id, "chatId")
+        if not 0 < len(message_id) <= _MAX_MESSAGE_ID_LENGTH:
+            raise ValueError(f"message_id: expected 1 to 36 characters, got {len(message_id)}")
+        user_id = str(uuid.uuid4())
+        now = self._db.now()
+        chat = {"chat_id": chat_id, "flow_id": flow_id, "model_id": model_id, "created_at": now}
+        user = _add_values(
+            chat_id, user_id, MessageRole.USER, question, MessageStatus.COMPLETE, now
+        )
+        bot = _add_values(
+            chat_id, message_id, MessageRole.ASSISTANT, "", MessageStatus.STREAMING, now
+        )
+        async with self._db.begin() as connection:
+            await connection.execute(self._add_chat, chat)
+            await connection.execute(_ADD, [user, bot])
+        return user_id
 
     async def add_message(
         self,
@@ -85,18 +151,7 @@ class MessageRepository:
         if message_id is not None and not 0 < len(message_id) <= _MAX_MESSAGE_ID_LENGTH:
             raise ValueError(f"message_id: expected 1 to 36 characters, got {len(message_id)}")
         new_id = message_id or str(uuid.uuid4())
-        now = self._db.now()
-        values: dict[str, object] = {
-            "new_id": new_id,
-            "new_role": role.value,
-            "new_content": content,
-            "new_status": status.value,
-            "new_tools": [],
-            "new_sources": [],
-            "new_created_at": now,
-            "new_updated_at": now,
-            "chat_id": chat_id,
-        }
+        values = _add_values(chat_id, new_id, role, content, status, self._db.now())
         async with self._db.begin() as connection:
             inserted = await connection.execute(_ADD, values)
         if inserted.rowcount != 1:

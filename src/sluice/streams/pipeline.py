@@ -173,11 +173,20 @@ class StreamReader:
         text = self._sse.complete_text(data)
         if not text:
             return []
+        said: list[str] = []
         if self._read_messages is not None:
             raws = self._sse.take_object_lines(text)
             if raws is not None:
                 return self._read_objects(raws, self._read_messages)
-        said: list[str] = []
+            # A stream's last read often holds many chunks and then ``data: [DONE]``:
+            # take the chunks on the fast path and interpret only the last block.
+            head, _, last = text[:-2].rpartition("\n\n")
+            raws = self._sse.take_object_lines(head + "\n\n") if head else None
+            if raws is not None:
+                said = self._read_objects(raws, self._read_messages)
+                if self._failure is not None or self.error is not None:
+                    return said
+                text = last + "\n\n"
         for block in self._sse.blocks_of(text):
             said += [piece for piece in self._sse.interpret_block(block) if piece]
             if self._failure is not None or self.error is not None:
