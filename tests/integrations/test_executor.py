@@ -396,7 +396,7 @@ async def test_url_that_cannot_be_requested_is_a_config_error(session, url):
 
 
 async def test_each_request_logs_one_info_line(upstream, session, caplog):
-    caplog.set_level(logging.INFO, logger="sluice.integrations.executor")
+    caplog.set_level(logging.INFO, logger="sluice.integrations.upstream")
     upstream.reply([delta("Hi"), DONE])
     await execute_integration(make_integration(upstream.url, stream=SSE), CONTEXT, session=session)
     (record,) = caplog.records

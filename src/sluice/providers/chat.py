@@ -15,8 +15,8 @@ import aiohttp
 import orjson
 
 from sluice.errors import StreamFormatError, UpstreamError
-from sluice.integrations.executor import UpstreamCall, scrub_state
 from sluice.integrations.templating import RenderedRequest, scrub_json
+from sluice.integrations.upstream import UpstreamCall, scrub_state
 from sluice.providers.anthropic import ANTHROPIC
 from sluice.providers.gemini import GEMINI
 from sluice.providers.model import ModelConfig

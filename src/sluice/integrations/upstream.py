@@ -1,0 +1,222 @@
+"""The HTTP mechanics every upstream request shares (integrations and LLM providers).
+
+``UpstreamCall`` sends one rendered request over the shared session under its deadlines;
+aiohttp's exceptions are translated to ``UpstreamError`` here and nowhere else, and every
+message is scrubbed of the secrets the request used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager, suppress
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+
+from sluice.errors import (
+    ConfigError,
+    StreamCutError,
+    StreamErrorEvent,
+    UpstreamConnectionError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from sluice.integrations.model import Timeouts
+from sluice.integrations.response import error_message
+from sluice.integrations.templating import RenderedRequest, scrub_json
+from sluice.streams.types import JSONValue, StreamState
+
+logger = logging.getLogger(__name__)
+
+_ERROR_BODY_MAX_BYTES = 64 * 1024
+
+
+class UpstreamCall:
+    """One rendered request sent over the shared session under ``timeouts``.
+
+    ``response()`` sends it and yields the 2xx response (any other status raises
+    ``UpstreamStatusError`` with the provider's own message; its parsed body is kept in
+    ``error_body``); ``body(response)`` yields the body's reads, each under the first-chunk
+    or gap deadline and the total one. One INFO line is logged per request, naming
+    ``source``. Times are event-loop clock seconds.
+    """
+
+    def __init__(
+        self,
+        request: RenderedRequest,
+        timeouts: Timeouts,
+        session: aiohttp.ClientSession,
+        *,
+        source: str,
+    ) -> None:
+        self.request = request
+        self.timeouts = timeouts
+        self.source = source
+        self.status: int | None = None
+        self.error_body: JSONValue = None
+        self.started_at = 0.0
+        self.first_chunk_at: float | None = None
+        self.ended_at: float | None = None
+        self._session = session
+        self._total_deadline = 0.0
+        self._is_read = False
+
+    @property
+    def first_chunk_s(self) -> float | None:
+        """Seconds from sending the request to the first body bytes."""
+        return _since(self.started_at, self.first_chunk_at)
+
+    @property
+    def elapsed_s(self) -> float | None:
+        """Seconds the whole request took (None until it ends)."""
+        return _since(self.started_at, self.ended_at)
+
+    @asynccontextmanager
+    async def response(self) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send the request and yield its 2xx response.
+
+        Leaving the block releases the connection to the pool when the body was read to
+        its end, and closes it otherwise (an abandoned stream must not be reused).
+        """
+        self.started_at = self._now()
+        self._total_deadline = self.started_at + self.timeouts.total_s
+        outcome = "cancelled"
+        try:
+            response = await self._open()
+            self.status = response.status
+            try:
+                if not 200 <= response.status < 300:
+                    await self._fail_status(response)
+                yield response
+            finally:
+                if self._is_read:
+                    response.release()
+                else:
+                    response.close()
+            outcome = "ok"
+        except UpstreamError as exc:
+            outcome = exc.code
+            raise
+        finally:
+            self.ended_at = self._now()
+            self._log(outcome)
+
+    async def body(self, response: aiohttp.ClientResponse) -> AsyncGenerator[bytes, None]:
+        """The body's reads, each under the first-chunk or gap deadline and the total one."""
+        content, gap_s, total_deadline = response.content, self.timeouts.gap_s, self._total_deadline
+        deadline = min(self.started_at + self.timeouts.first_chunk_s, total_deadline)
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    data = await content.readany()
+            except TimeoutError as exc:
+                raise self._timeout_error(deadline) from exc
+            except aiohttp.ClientError as exc:
+                message = self.request.scrub(f"the upstream connection broke: {exc}")
+                raise StreamCutError(message) from self._cause(exc)
+            if not data:
+                self._is_read = True
+                return
+            now = self._now()
+            if self.first_chunk_at is None:
+                self.first_chunk_at = now
+            deadline = min(now + gap_s, total_deadline)
+            yield data
+
+    def scrub_error(self, exc: UpstreamError) -> UpstreamError:
+        """``exc`` with the request's secrets removed from its message and error object."""
+        secrets, scrub = self.request.secrets, self.request.scrub
+        if secrets:
+            exc.message = scrub(exc.message)
+            exc.args = (exc.message,)
+            if isinstance(exc, StreamErrorEvent):
+                exc.error = scrub_json(exc.error, secrets)
+        return exc
+
+    async def _open(self) -> aiohttp.ClientResponse:
+        request = self.request
+        headers = dict(request.headers)
+        data = None
+        if request.body is not None:
+            data = orjson.dumps(request.body)
+            if not any(name.lower() == "content-type" for name in headers):
+                headers["Content-Type"] = "application/json"
+        deadline = min(self.started_at + self.timeouts.first_chunk_s, self._total_deadline)
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await self._session.request(
+                    request.method,
+                    request.url,
+                    params=request.query or None,
+                    headers=headers,
+                    data=data,
+                    timeout=aiohttp.ClientTimeout(total=None, connect=self.timeouts.connect_s),
+                )
+        except aiohttp.ServerTimeoutError as exc:  # only connect is set on ClientTimeout
+            raise UpstreamTimeoutError("connect", self.timeouts.connect_s) from exc
+        except TimeoutError as exc:
+            raise self._timeout_error(deadline) from exc
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:  # retrying cannot help
+            message = request.scrub(f"the URL cannot be requested: {exc}")
+            raise ConfigError(message, source=self.source, field="request.url") from None
+        except aiohttp.ClientError as exc:
+            message = request.scrub(f"cannot reach the upstream: {exc}")
+            raise UpstreamConnectionError(message) from self._cause(exc)
+
+    async def _fail_status(self, response: aiohttp.ClientResponse) -> NoReturn:
+        parts: list[bytes] = []
+        size = 0
+        with suppress(UpstreamError):  # an unreadable error body still leaves the status
+            async with aclosing(self.body(response)) as body:
+                async for data in body:
+                    parts.append(data)
+                    size += len(data)
+                    if size >= _ERROR_BODY_MAX_BYTES:
+                        break
+        message, value = error_message(b"".join(parts)[:_ERROR_BODY_MAX_BYTES], response.reason)
+        self.error_body = value
+        raise UpstreamStatusError(response.status, self.request.scrub(message))
+
+    def _timeout_error(self, deadline: float) -> UpstreamTimeoutError:
+        if deadline >= self._total_deadline:
+            return UpstreamTimeoutError("total", self.timeouts.total_s)
+        if self.first_chunk_at is None:
+            return UpstreamTimeoutError("first_chunk", self.timeouts.first_chunk_s)
+        return UpstreamTimeoutError("gap", self.timeouts.gap_s)
+
+    def _cause(self, exc: BaseException) -> BaseException | None:
+        """``exc`` as the cause to chain, unless its text carries a secret."""
+        text = str(exc)
+        return exc if self.request.scrub(text) == text else None
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _log(self, outcome: str) -> None:
+        host = urlsplit(self.request.url).hostname or "?"
+        elapsed_ms = ((self.ended_at or 0.0) - self.started_at) * 1000
+        logger.info(
+            "%s: %s %s -> %s in %.0f ms (%s)",
+            self.source,
+            self.request.method,
+            host,
+            self.status,
+            elapsed_ms,
+            outcome,
+        )
+
+
+def scrub_state(state: StreamState, request: RenderedRequest) -> None:
+    """Remove ``request``'s secrets from the error a stream's state recorded, in place."""
+    state.error = scrub_json(state.error, request.secrets)
+    if state.error_message is not None:
+        state.error_message = request.scrub(state.error_message)
+
+
+def _since(start: float, end: float | None) -> float | None:
+    return None if end is None else end - start
