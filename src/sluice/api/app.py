@@ -20,7 +20,7 @@ from sluice import __version__
 from sluice.api.catalog import Catalog
 from sluice.api.errors import install_error_handlers
 from sluice.api.limits import BodyLimitMiddleware
-from sluice.api.routes import admin, chat, flowise, runs, web
+from sluice.api.routes import admin, chat, flowise, models, runs, web
 from sluice.api.settings import Settings
 from sluice.api.state import ServerState
 from sluice.api.turns import Turns
@@ -97,6 +97,7 @@ def build_app(settings: Settings) -> tuple[ASGIApp, FastAPI]:
         runs.router,
         admin.router,
         admin.pages,
+        models.router,
         web.router,
     ):
         app.include_router(router)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import FileResponse
 
 from sluice.api.auth import require_admin
+from sluice.api.catalog import Catalog, StoredKind
 from sluice.api.errors import APIError
 from sluice.api.eventstream import event_stream_response
 from sluice.api.state import ServerState
@@ -42,7 +43,7 @@ JSONBody = Annotated[dict[str, Any], Body()]
 @asynccontextmanager
 async def _load_stored(app: FastAPI) -> AsyncIterator[None]:
     """At start, after the server's own lifespan: stored integrations become visible to flows."""
-    await app.state.sluice.catalog.sync_integrations()
+    await app.state.sluice.catalog.sync_definitions()
     yield
 
 
@@ -67,6 +68,10 @@ async def admin_asset(name: str) -> FileResponse:
     return FileResponse(ASSETS / name, media_type=_ASSET_TYPES[name])
 
 
+def _source(catalog: Catalog, kind: StoredKind, item_id: str) -> str:
+    return "file" if catalog.is_from_file(kind, item_id) else "stored"
+
+
 def _integration_view(integration: Integration, *, source: str) -> dict[str, Any]:
     document = integration.model_dump(mode="json", exclude_unset=True, exclude={"kind"})
     return {
@@ -82,9 +87,11 @@ def _integration_view(integration: Integration, *, source: str) -> dict[str, Any
 @router.get("/integrations")
 async def list_integrations(request: Request) -> list[dict[str, Any]]:
     catalog = ServerState.of(request).catalog
-    await catalog.sync_integrations()
+    await catalog.sync_definitions()
     return [
-        _integration_view(item, source="file" if catalog.is_file_integration(key) else "stored")
+        _integration_view(
+            item, source="file" if catalog.is_from_file("integration", key) else "stored"
+        )
         for key, item in sorted(catalog.files.integrations.items())
     ]
 
@@ -92,11 +99,11 @@ async def list_integrations(request: Request) -> list[dict[str, Any]]:
 @router.get("/integrations/{integration_id}")
 async def get_integration(integration_id: str, request: Request) -> dict[str, Any]:
     catalog = ServerState.of(request).catalog
-    await catalog.sync_integrations()
+    await catalog.sync_definitions()
     integration = catalog.files.integrations.get(integration_id)
     if integration is None:
         raise APIError(404, "not_found", f"no integration {integration_id!r}", field="id")
-    source = "file" if catalog.is_file_integration(integration_id) else "stored"
+    source = _source(catalog, "integration", integration_id)
     return _integration_view(integration, source=source)
 
 
@@ -125,12 +132,12 @@ async def update_integration(
 async def _save_integration(
     state: ServerState, integration: Integration, document: dict[str, Any]
 ) -> dict[str, Any]:
-    if state.catalog.is_file_integration(integration.id):
+    if state.catalog.is_from_file("integration", integration.id):
         message = f"integration {integration.id!r} is defined in a file"
         raise APIError(409, "defined_in_file", message, field="id")
     document = {key: value for key, value in document.items() if key != "kind"}
     record = await state.db.definitions.put_definition("integration", integration.id, document)
-    state.catalog.put_integration(record, integration)
+    state.catalog.put_definition("integration", record, integration)
     return _integration_view(integration, source="stored")
 
 
@@ -139,7 +146,7 @@ async def delete_integration(integration_id: str, request: Request) -> dict[str,
     state = ServerState.of(request)
     if not await state.db.definitions.delete_definition("integration", integration_id):
         raise APIError(404, "not_found", f"no stored integration {integration_id!r}", field="id")
-    state.catalog.forget_integration(integration_id)
+    state.catalog.forget_definition("integration", integration_id)
     return {"id": integration_id, "deleted": True}
 
 
@@ -268,7 +275,7 @@ async def validate_flow(body: FlowText, request: Request) -> dict[str, Any]:
     """``{ok, document}`` for a valid flow, else ``{ok: false, errors: [{message, field,
     line, column}]}`` with the 1-based line of the failing field."""
     catalog = ServerState.of(request).catalog
-    await catalog.sync_integrations()
+    await catalog.sync_definitions()
     problem, document = _flow_problem(body.text, body.format, catalog.parse)
     if problem is not None:
         return {"ok": False, "errors": [problem]}

@@ -57,6 +57,8 @@ async def chat(
         existing = await state.db.chats.get_chat(body.chatInstanceId)
         model_id = existing.model_id if existing is not None else None
     if model_id is not None and model_id not in state.services.models:
+        await state.catalog.sync_definitions()  # stored through the API, maybe elsewhere
+    if model_id is not None and model_id not in state.services.models:
         raise APIError(404, "model_not_found", f"no model {model_id!r}", field="chatModelId")
     if model_id is None and state.services.default_model is None:
         raise APIError(
