@@ -313,3 +313,31 @@ async def test_chat_id_continues_the_conversation_from_the_store(server: Server)
         ("assistant", "First."),
         ("user", "two"),
     ]
+
+
+async def test_text_said_so_far_is_saved_while_the_message_streams(server: Server):
+    server.state.turns.checkpoint_s = 0.0  # save on every token (the default is every 2 s)
+    hold = asyncio.Event()
+    server.upstream.reply([delta("one "), hold, delta("two"), DONE])
+    async with server.client() as client:
+        async with client.stream(
+            "POST", "/api/v1/prediction/relay", json={"question": "q", "streaming": True}
+        ) as r:
+            run_id = r.headers["x-run-id"]
+            async for raw in r.aiter_raw():
+                if b'"token"' in raw:
+                    break
+            turn = server.state.turns.turn(run_id)
+            assert turn is not None
+            assert turn.checkpoint is not None
+            async with asyncio.timeout(5):
+                await turn.checkpoint
+            saved = await server.state.db.messages.get_message(turn.message_id)
+            assert saved is not None
+            assert (saved.status.value, saved.content) == ("streaming", "one ")
+        hold.set()
+        async with client.stream("GET", f"/api/v1/runs/{run_id}/events") as follow:
+            await follow.aread()  # ends when the run has ended
+    final = await server.state.db.messages.get_message(turn.message_id)
+    assert final is not None
+    assert (final.status.value, final.content) == ("complete", "one two")

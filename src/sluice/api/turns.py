@@ -21,12 +21,15 @@ from sluice.flows.model import Flow
 from sluice.flows.runner import run_flow
 from sluice.flows.state import FlowServices, RunInput
 from sluice.runs import RunRegistry
-from sluice.store import ChatTurn, Database, MessageStatus
+from sluice.store import ChatTurn, Database, MessageStatus, StoreError
 
 logger = logging.getLogger(__name__)
 
 Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Called with (chat id, stored message) for every completed message (socket.io)."""
+
+CHECKPOINT_S = 2.0
+"""While a message streams, its text so far is saved this often (never per token)."""
 
 _STATUS = {
     "complete": MessageStatus.COMPLETE,
@@ -48,15 +51,26 @@ class Turn:
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
     opened: asyncio.Task[None] | None = None
+    said: list[str] = field(default_factory=list)
+    checkpointed_at: float = 0.0
+    checkpoint: asyncio.Task[None] | None = None
 
 
 class Turns:
     """Starts turns as runs and stores them; ``on_finished`` is the registry's hook."""
 
-    def __init__(self, db: Database, services: FlowServices, notify: Notify | None = None):
+    def __init__(
+        self,
+        db: Database,
+        services: FlowServices,
+        notify: Notify | None = None,
+        *,
+        checkpoint_s: float = CHECKPOINT_S,
+    ):
         self.db = db
         self.services = services
         self.notify = notify
+        self.checkpoint_s = checkpoint_s
         self.registry: RunRegistry | None = None
         self._turns: dict[str, Turn] = {}
 
@@ -93,9 +107,29 @@ class Turns:
 
     async def _produce(self, turn: Turn, run_input: RunInput) -> AsyncIterator[Event]:
         async for event in run_flow(turn.flow, run_input, self.services, run_id=turn.run_id):
-            if turn.first_token_at is None and isinstance(event, Token):
-                turn.first_token_at = time.perf_counter()
+            if isinstance(event, Token):
+                now = time.perf_counter()
+                if turn.first_token_at is None:
+                    turn.first_token_at = turn.checkpointed_at = now
+                turn.said.append(event.text)
+                if now - turn.checkpointed_at >= self.checkpoint_s:
+                    self._checkpoint(turn, now)
             yield event
+
+    def _checkpoint(self, turn: Turn, now: float) -> None:
+        """Save the text said so far beside the stream, so a crash keeps it (one at a time)."""
+        if turn.checkpoint is not None and not turn.checkpoint.done():
+            return
+        turn.checkpointed_at = now
+        turn.checkpoint = asyncio.create_task(self._save_progress(turn, "".join(turn.said)))
+
+    async def _save_progress(self, turn: Turn, text: str) -> None:
+        try:
+            if turn.opened is not None:
+                await turn.opened
+            await self.db.messages.checkpoint_message(turn.message_id, text)
+        except StoreError as exc:  # best effort: the final write still records the message
+            logger.warning("run %s: saving the text so far failed: %s", turn.run_id, exc)
 
     async def _open(self, turn: Turn) -> None:
         user_id = await self.db.messages.open_turn(
@@ -113,6 +147,8 @@ class Turns:
             return ()
         if turn.opened is not None:
             await turn.opened
+        if turn.checkpoint is not None:
+            await turn.checkpoint
         now = time.perf_counter()
         status = _STATUS[final.reason]
         await self.db.messages.finish_message(

@@ -348,10 +348,11 @@ async function saveFlow(event) {
     $("flow-errors").replaceChildren(Object.assign(document.createElement("li"), { textContent: error.message }));
     return;
   }
-  notice(`Saved flow ${doc.id}.`);
   const flows = await loadFlows();
   const saved = flows.find((f) => f.id === doc.id);
   if (saved) state.flow = saved;
+  // Announced last: once "Saved" shows, the playground can already use the flow.
+  notice(`Saved flow ${doc.id}.`);
 }
 
 function switchFormat() {
