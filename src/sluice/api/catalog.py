@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from sluice.api.errors import APIError
 from sluice.errors import ConfigError
 from sluice.flows.default import DEFAULT_FLOW_ID, default_flow
 from sluice.flows.definitions import Definitions, check_references, parse_flow, parse_model
@@ -81,6 +82,26 @@ class Catalog:
         """A stored integration or model was deleted: flows no longer see it."""
         if self._stored.pop((kind, item_id), None) is not None:
             self._table(kind).pop(item_id, None)
+
+    async def save_definition(self, kind: StoredKind, item: Any, document: dict[str, Any]) -> None:
+        """Store an integration or model made through the API; flows see it at once.
+
+        Raises ``APIError`` 409 when a file defines that id (files win).
+        """
+        if self.is_from_file(kind, item.id):
+            raise APIError(
+                409, "defined_in_file", f"{kind} {item.id!r} is defined in a file", field="id"
+            )
+        document = {key: value for key, value in document.items() if key != "kind"}
+        record = await self.db.definitions.put_definition(kind, item.id, document)
+        self.put_definition(kind, record, item)
+
+    async def delete_stored(self, kind: StoredKind, item_id: str) -> bool:
+        """Delete a stored integration or model; False when none was stored with that id."""
+        if not await self.db.definitions.delete_definition(kind, item_id):
+            return False
+        self.forget_definition(kind, item_id)
+        return True
 
     async def sync_definitions(self) -> None:
         """Merge stored integrations and models into the tables, parsing only what changed.

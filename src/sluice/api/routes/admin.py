@@ -132,21 +132,14 @@ async def update_integration(
 async def _save_integration(
     state: ServerState, integration: Integration, document: dict[str, Any]
 ) -> dict[str, Any]:
-    if state.catalog.is_from_file("integration", integration.id):
-        message = f"integration {integration.id!r} is defined in a file"
-        raise APIError(409, "defined_in_file", message, field="id")
-    document = {key: value for key, value in document.items() if key != "kind"}
-    record = await state.db.definitions.put_definition("integration", integration.id, document)
-    state.catalog.put_definition("integration", record, integration)
+    await state.catalog.save_definition("integration", integration, document)
     return _integration_view(integration, source="stored")
 
 
 @router.delete("/integrations/{integration_id}")
 async def delete_integration(integration_id: str, request: Request) -> dict[str, Any]:
-    state = ServerState.of(request)
-    if not await state.db.definitions.delete_definition("integration", integration_id):
+    if not await ServerState.of(request).catalog.delete_stored("integration", integration_id):
         raise APIError(404, "not_found", f"no stored integration {integration_id!r}", field="id")
-    state.catalog.forget_definition("integration", integration_id)
     return {"id": integration_id, "deleted": True}
 
 

@@ -74,20 +74,12 @@ async def update_model(model_id: str, request: Request, document: JSONBody) -> d
 
 
 async def _save(state: ServerState, model: ModelConfig, document: dict[str, Any]) -> dict[str, Any]:
-    if state.catalog.is_from_file("model", model.id):
-        raise APIError(
-            409, "defined_in_file", f"model {model.id!r} is defined in a file", field="id"
-        )
-    document = {key: value for key, value in document.items() if key != "kind"}
-    record = await state.db.definitions.put_definition("model", model.id, document)
-    state.catalog.put_definition("model", record, model)
+    await state.catalog.save_definition("model", model, document)
     return _view(model, source="stored")
 
 
 @router.delete("/{model_id}")
 async def delete_model(model_id: str, request: Request) -> dict[str, Any]:
-    state = ServerState.of(request)
-    if not await state.db.definitions.delete_definition("model", model_id):
+    if not await ServerState.of(request).catalog.delete_stored("model", model_id):
         raise APIError(404, "model_not_found", f"no stored model {model_id!r}", field="id")
-    state.catalog.forget_definition("model", model_id)
     return {"id": model_id, "deleted": True}
