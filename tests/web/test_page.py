@@ -105,6 +105,8 @@ async def test_the_widget_opens_the_chat_from_one_script_tag(site: Site, browsin
         "aria-expanded", "true"
     )
     frame = page.frame_locator("iframe[title='Chat']")
+    # The frame loads after the click: type only once its script has taken the composer.
+    await expect(frame.locator("body")).to_have_attribute("data-state", "idle")
     box = frame.get_by_label("Message", exact=True)
     await box.fill("Hi widget")
     await box.press("Enter")
