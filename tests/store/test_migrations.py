@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -11,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
 from sluice.store import Database, MessageRole, MessageStatus
-from sluice.store.migrate import alembic_config, head_revision
+from sluice.store.migrate import HEAD_REVISION, alembic_config, head_revision
 from sluice.store.models import Base
 
 TABLES = {"alembic_version", "api_keys", "chats", "definitions", "messages"}
@@ -70,3 +73,29 @@ async def test_replicas_starting_together_on_postgresql_migrate_once(pg_url: str
         for replica in replicas:
             await replica.close()
     assert revisions == [head_revision()] * 4
+
+
+def test_head_revision_names_the_newest_script():
+    assert HEAD_REVISION == head_revision()
+
+
+def test_a_start_on_an_up_to_date_database_does_not_load_alembic(tmp_path: Path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ready.db'}"
+
+    async def migrate() -> None:
+        async with Database.open(url) as db:
+            await db.migrate()
+
+    asyncio.run(migrate())
+    script = (
+        "import asyncio, sys\n"
+        "from sluice.store import Database\n"
+        "async def main():\n"
+        f"    async with Database.open({url!r}) as db:\n"
+        "        print(await db.migrate(), 'alembic' in sys.modules)\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == [HEAD_REVISION, "False"]

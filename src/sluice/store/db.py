@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.event import listen
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -35,9 +35,11 @@ class Database:
     at the end (or use ``async with``).
     """
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now):
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock = utc_now, writer: Engine | None = None
+    ):
         self.engine = engine
-        connector = Connector(engine, clock)
+        connector = Connector(engine, clock, writer=writer)
         self.chats = ChatRepository(connector)
         self.messages = MessageRepository(connector)
         self.definitions = DefinitionRepository(connector)
@@ -54,7 +56,9 @@ class Database:
         statement, and a SQLite lock held by another writer. Raises ``ConfigError`` for a
         URL that is not SQLite or PostgreSQL.
         """
-        return cls(_create_engine(database_url(url), timeout_s), clock=clock)
+        url = database_url(url)
+        writer = _create_writer(url, timeout_s)
+        return cls(_create_engine(url, timeout_s), clock=clock, writer=writer)
 
     @property
     def url(self) -> str:
@@ -65,15 +69,18 @@ class Database:
         """Apply every migration not yet applied; returns the revision the database is at.
 
         Safe to run on every start and from several replicas at once: on PostgreSQL a
-        transaction-scoped advisory lock lets one migrate while the others wait.
+        transaction-scoped advisory lock lets one migrate while the others wait. A database
+        already at ``migrate.HEAD_REVISION`` is left as it is without loading Alembic.
         """
         async with self._connector.begin() as connection:
             if connection.dialect.name == "postgresql":
                 await connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
                 )
-            await connection.run_sync(migrate.upgrade)
-            revision = await connection.run_sync(migrate.current_revision)
+            revision = await connection.run_sync(migrate.stamped_revision)
+            if revision != migrate.HEAD_REVISION:
+                await connection.run_sync(migrate.upgrade)
+                revision = await connection.run_sync(migrate.current_revision)
         logger.info("database %s at revision %s", self.url, revision)
         return revision or ""
 
@@ -84,6 +91,7 @@ class Database:
 
     async def close(self) -> None:
         """Close every pooled connection."""
+        await self._connector.close()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Self:
@@ -113,6 +121,25 @@ def _create_engine(url: URL, timeout_s: float) -> AsyncEngine:
     options["connect_args"] = {"timeout": timeout_s}
     engine = create_async_engine(url, **options)
     listen(engine.sync_engine, "connect", _configure_sqlite)
+    return engine
+
+
+def _create_writer(url: URL, timeout_s: float) -> Engine | None:
+    """The synchronous engine of a SQLite file's writer thread (None for other stores:
+    an in-memory database would be another database on another connection)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    engine = create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        hide_parameters=True,
+        json_serializer=_dump_json,
+        json_deserializer=orjson.loads,
+        pool_size=1,
+        max_overflow=0,
+        # Only the writer thread uses its connection; closing it may happen elsewhere.
+        connect_args={"timeout": timeout_s, "check_same_thread": False},
+    )
+    listen(engine, "connect", _configure_sqlite)
     return engine
 
 

@@ -4,7 +4,7 @@
     └── StoreError                the database failed or did not answer; report it, maybe retry
         └── RecordNotFoundError   the chat, message or key named does not exist
 
-SQLAlchemy and driver exceptions are translated to these once, in ``connection.py``;
+SQLAlchemy and driver exceptions are translated to these once, by ``database_error``;
 nothing above the store ever sees a SQLAlchemy exception. Messages never hold SQL
 parameters (message text, key hashes): the engine runs with ``hide_parameters``.
 """
@@ -36,3 +36,14 @@ class RecordNotFoundError(StoreError):
         self.kind = kind
         self.record_id = record_id
         super().__init__(f"no {kind} {record_id!r}")
+
+
+def database_error(exc: BaseException) -> StoreError:
+    """A driver or SQLAlchemy failure as ``StoreError``, with the database's own one-line
+    reason (never the statement's parameters)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    text = lines[0] if lines else ""
+    error = StoreError(f"database error: {(text or type(cause).__name__)[:200]}")
+    error.__cause__ = exc
+    return error

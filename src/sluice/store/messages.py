@@ -12,7 +12,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, bindparam, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Update,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 
 from sluice.events import Final, JSONObject, SourceDocument, ToolUse, event_from_dict
 from sluice.store.connection import Connector, as_utc
@@ -22,6 +31,11 @@ from sluice.store.types import ChatTurn, MessageRecord, MessageRole, MessageStat
 
 _COLUMNS = (*(column for column in Message.__table__.c if column.name != "seq"), Chat.flow_id)
 _MAX_MESSAGE_ID_LENGTH = 36
+
+
+def _check_message_id(message_id: str) -> None:
+    if not 0 < len(message_id) <= _MAX_MESSAGE_ID_LENGTH:
+        raise ValueError(f"message_id: expected 1 to 36 characters, got {len(message_id)}")
 
 
 def _bind(name: str) -> ColumnElement[Any]:
@@ -52,14 +66,22 @@ _FINISH_FIELDS = (
     "duration_ms",
     "updated_at",
 )
-_FINISH = (
-    update(Message)
-    .where(
-        Message.id == bindparam("message_id"),
-        Message.status == MessageStatus.STREAMING.value,
+
+
+def _update_streaming(fields: tuple[str, ...]) -> Update:
+    """UPDATE ``fields`` of message ``message_id`` while it is still streaming."""
+    return (
+        update(Message)
+        .where(
+            Message.id == bindparam("message_id"),
+            Message.status == MessageStatus.STREAMING.value,
+        )
+        .values({name: _bind(name) for name in fields})
     )
-    .values({name: _bind(name) for name in _FINISH_FIELDS})
-)
+
+
+_FINISH = _update_streaming(_FINISH_FIELDS)
+_CHECKPOINT = _update_streaming(("content", "updated_at"))
 
 
 def _add_values(
@@ -117,8 +139,7 @@ class MessageRepository:
         costs a pooled connection, BEGIN and COMMIT through aiosqlite's thread.
         """
         check_id(chat_id, "chatId")
-        if not 0 < len(message_id) <= _MAX_MESSAGE_ID_LENGTH:
-            raise ValueError(f"message_id: expected 1 to 36 characters, got {len(message_id)}")
+        _check_message_id(message_id)
         user_id = str(uuid.uuid4())
         now = self._db.now()
         chat = {"chat_id": chat_id, "flow_id": flow_id, "model_id": model_id, "created_at": now}
@@ -128,9 +149,13 @@ class MessageRepository:
         bot = _add_values(
             chat_id, message_id, MessageRole.ASSISTANT, "", MessageStatus.STREAMING, now
         )
-        async with self._db.begin() as connection:
-            await connection.execute(self._add_chat, chat)
-            await connection.execute(_ADD, [user, bot])
+        add_chat = self._add_chat
+
+        def write(connection: Connection) -> None:
+            connection.execute(add_chat, chat)
+            connection.execute(_ADD, [user, bot])
+
+        await self._db.write(write)
         return user_id
 
     async def add_message(
@@ -148,8 +173,8 @@ class MessageRepository:
         ``stream_start`` carries it); at most 36 characters, unique. Raises
         ``RecordNotFoundError`` when the chat does not exist (``ensure_chat`` first).
         """
-        if message_id is not None and not 0 < len(message_id) <= _MAX_MESSAGE_ID_LENGTH:
-            raise ValueError(f"message_id: expected 1 to 36 characters, got {len(message_id)}")
+        if message_id is not None:
+            _check_message_id(message_id)
         new_id = message_id or str(uuid.uuid4())
         values = _add_values(chat_id, new_id, role, content, status, self._db.now())
         async with self._db.begin() as connection:
@@ -161,13 +186,12 @@ class MessageRepository:
     async def checkpoint_message(self, message_id: str, content: str) -> None:
         """Save the text said so far of a message still streaming (call it now and then,
         never per token); a finished message is left as it is."""
-        query = (
-            update(Message)
-            .where(Message.id == message_id, Message.status == MessageStatus.STREAMING.value)
-            .values(content=content, updated_at=self._db.now())
-        )
-        async with self._db.begin() as connection:
-            await connection.execute(query)
+        values = {
+            "message_id": message_id,
+            "new_content": content,
+            "new_updated_at": self._db.now(),
+        }
+        await self._db.write(lambda connection: connection.execute(_CHECKPOINT, values))
 
     async def finish_message(
         self,
@@ -205,13 +229,17 @@ class MessageRepository:
             "new_duration_ms": duration_ms,
             "new_updated_at": self._db.now(),
         }
-        async with self._db.begin() as connection:
-            if (await connection.execute(_FINISH, values)).rowcount == 1:
+
+        def write(connection: Connection) -> bool | None:
+            if connection.execute(_FINISH, values).rowcount == 1:
                 return True
-            exists = await connection.scalar(select(Message.seq).where(Message.id == message_id))
-        if exists is None:
+            seq = connection.scalar(select(Message.seq).where(Message.id == message_id))
+            return None if seq is None else False
+
+        finished = await self._db.write(write)
+        if finished is None:
             raise RecordNotFoundError("message", message_id)
-        return False
+        return finished
 
     async def get_message(self, message_id: str) -> MessageRecord | None:
         query = select(*_COLUMNS).join(Chat).where(Message.id == message_id)
