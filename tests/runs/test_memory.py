@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from sluice.events import End, Start, Token
+from sluice.events import End, Final, Start, Token
 from sluice.runs.log import RunLog, RunNotFoundError
 from sluice.runs.memory import MemoryRunLog
 
@@ -62,7 +62,7 @@ async def test_close_wakes_a_waiting_reader_with_nothing():
     await log.append("r", [Token("a")])
     async with asyncio.timeout(2):
         reader = asyncio.create_task(log.read("r", 1, wait_s=30))
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a scheduler turn, not time: let the reader reach its wait
         await log.close("r")
         assert await reader == []
 
@@ -143,3 +143,53 @@ async def test_closing_twice_keeps_the_first_close_time():
 def test_negative_retention_is_rejected():
     with pytest.raises(ValueError, match="retention_s"):
         MemoryRunLog(retention_s=-1)
+
+
+async def closed_run(log: MemoryRunLog, clock: FakeClock) -> None:
+    await log.append("r", [Start("r"), Token("Hel"), Token("lo"), Token(" you")])
+    await log.append("r", [Final("Hello you"), Token("!"), End()])
+    await log.close("r")
+    clock.now += 11  # past compact_after_s
+    await log.append("next", [Start("next")])  # a new run sweeps the old ones
+
+
+async def test_a_run_closed_a_while_reads_each_stretch_of_tokens_as_one():
+    clock = FakeClock()
+    log = MemoryRunLog(compact_after_s=10, clock=clock)
+    await closed_run(log, clock)
+    assert await log.read("r", 0, wait_s=1) == [
+        (1, Start("r")),
+        (4, Token("Hello you")),
+        (5, Final("Hello you")),
+        (6, Token("!")),
+        (7, End()),
+    ]
+    assert await log.read("r", 0, wait_s=1, limit=2) == [(1, Start("r")), (4, Token("Hello you"))]
+
+
+async def test_resuming_a_compacted_run_inside_a_stretch_misses_nothing():
+    clock = FakeClock()
+    log = MemoryRunLog(compact_after_s=10, clock=clock)
+    await closed_run(log, clock)
+    assert await log.read("r", 2, wait_s=0) == [
+        (4, Token("lo you")),
+        (5, Final("Hello you")),
+        (6, Token("!")),
+        (7, End()),
+    ]
+    assert await log.read("r", 4, wait_s=0) == [
+        (5, Final("Hello you")),
+        (6, Token("!")),
+        (7, End()),
+    ]
+    assert await log.read("r", 7, wait_s=0) == []
+
+
+async def test_a_run_is_compacted_only_after_compact_after_s():
+    clock = FakeClock()
+    log = MemoryRunLog(compact_after_s=10, clock=clock)
+    await log.append("r", [Token("a"), Token("b")])
+    await log.close("r")
+    clock.now += 9
+    await log.append("next", [Start("next")])
+    assert await log.read("r", 0, wait_s=0) == [(1, Token("a")), (2, Token("b"))]

@@ -1,4 +1,4 @@
-"""The run registry: runs apart from requests, batched appends, abort, failures, storage hook."""
+"""The run registry: runs apart from requests, appends as events come, abort, storage hook."""
 
 from __future__ import annotations
 
@@ -84,15 +84,24 @@ async def test_the_producers_own_start_and_end_are_replaced():
         assert await events_of(runs, run_id) == [Start(run_id), Token("a"), Final("a"), End()]
 
 
-async def test_events_the_producer_has_ready_are_appended_as_one_batch():
-    log = RecordingLog()
-    async with RunRegistry(log) as runs:
-        run_id = await runs.start(lambda: tokens(*"abcdefghij"))
-        await events_of(runs, run_id)
-    assert log.appends == [1, 10, 1, 1]  # Start, the tokens, Final, End
+async def test_a_follower_gets_the_first_token_before_the_run_reads_on():
+    went_on = False
+
+    async def produce() -> AsyncIterator[Event]:
+        nonlocal went_on
+        yield Token("first")
+        went_on = True  # an upstream burst: more tokens without waiting
+        yield Token("second")
+
+    async with RunRegistry(MemoryRunLog()) as runs:
+        run_id = await runs.start(produce)
+        async with aclosing(runs.follow(run_id)) as follower:
+            assert [event for _, event in await anext(follower)] == [Start(run_id)]
+            batch = await anext(follower)
+            assert ([event for _, event in batch], went_on) == ([Token("first")], False)
 
 
-async def test_a_producer_that_outruns_the_log_waits_at_max_pending():
+async def test_a_slow_log_holds_the_producer_back():
     log = RecordingLog()
     produced = 0
 
@@ -102,12 +111,12 @@ async def test_a_producer_that_outruns_the_log_waits_at_max_pending():
             produced += 1
             yield Token("x")
 
-    async with RunRegistry(log, max_pending=8) as runs:
+    async with RunRegistry(log) as runs:
         run_id = await runs.start(produce)
-        log.gate.clear()
+        log.gate.clear()  # Start is in; the producer has not run yet
         for _ in range(50):  # scheduler turns, not time: let the producer run ahead
             await asyncio.sleep(0)
-        assert produced <= 8 + 8  # one batch held by the stuck append, one pending
+        assert produced == 1  # its first token is held in the stuck append
         log.gate.set()
         events = await events_of(runs, run_id)
     assert events.count(Token("x")) == 100

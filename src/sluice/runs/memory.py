@@ -1,5 +1,8 @@
 """The in-memory run log: one list of events per run, woken readers, retention by a clock.
 
+A run closed for ``compact_after_s`` is compacted (``compact.py``): its tokens are kept as
+one text per stretch, read back as one token each.
+
 It serves one process. Several replicas behind one deployment need the Redis Streams
 backend, which implements the same ``RunLog`` protocol.
 """
@@ -8,25 +11,32 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from sluice.events import Event
+from sluice.runs.compact import CompactRun
 from sluice.runs.log import LogEntry, RunNotFoundError
 
 
 class _Run:
-    __slots__ = ("changed", "closed_at", "events")
+    __slots__ = ("changed", "closed_at", "compact", "events", "is_awaited")
 
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self.compact: CompactRun | None = None
         self.changed = asyncio.Event()
+        self.is_awaited = False
         self.closed_at: float | None = None
 
     def wake(self) -> None:
         # Readers wait on the event they saw; a fresh one for the next wait avoids a
-        # clear() racing a reader that has not run yet.
-        self.changed.set()
-        self.changed = asyncio.Event()
+        # clear() racing a reader that has not run yet. Appends nobody waits for (most,
+        # when events come one by one) skip it.
+        if self.is_awaited:
+            self.is_awaited = False
+            self.changed.set()
+            self.changed = asyncio.Event()
 
 
 class MemoryRunLog:
@@ -38,14 +48,20 @@ class MemoryRunLog:
     """
 
     def __init__(
-        self, *, retention_s: float = 3600.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        retention_s: float = 3600.0,
+        compact_after_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if retention_s < 0:
             raise ValueError(f"retention_s: expected >= 0, got {retention_s}")
         self._retention_s = retention_s
+        self._compact_after_s = compact_after_s
         self._clock = clock
         self._runs: dict[str, _Run] = {}
         self._closed: dict[str, float] = {}  # run id -> closed at, oldest first
+        self._to_compact: deque[tuple[float, str]] = deque()
 
     def __len__(self) -> int:
         """The number of runs held, open or within retention."""
@@ -69,8 +85,11 @@ class MemoryRunLog:
         if after_seq < 0:
             raise ValueError(f"after_seq: expected >= 0, got {after_seq}")
         run = self._get(run_id)
+        if run.compact is not None:
+            return run.compact.read(after_seq, limit)
         if after_seq >= len(run.events) and run.closed_at is None and wait_s > 0:
             changed = run.changed
+            run.is_awaited = True
             try:
                 async with asyncio.timeout(wait_s):
                     await changed.wait()
@@ -84,6 +103,7 @@ class MemoryRunLog:
         if run.closed_at is None:
             run.closed_at = self._clock()
             self._closed[run_id] = run.closed_at
+            self._to_compact.append((run.closed_at, run_id))
             run.wake()
 
     async def is_closed(self, run_id: str) -> bool:
@@ -93,9 +113,17 @@ class MemoryRunLog:
         return self._expire()
 
     def _expire(self) -> int:
-        # Retention is one constant and the clock is monotonic, so runs expire in the
-        # order they closed: stop at the first one still kept.
-        deadline = self._clock() - self._retention_s
+        # Retention is one constant and the clock is monotonic, so runs expire (and are
+        # compacted) in the order they closed: stop at the first one still kept.
+        now = self._clock()
+        compact_by = now - self._compact_after_s
+        while self._to_compact and self._to_compact[0][0] <= compact_by:
+            _, run_id = self._to_compact.popleft()
+            run = self._runs.get(run_id)
+            if run is not None and run.compact is None:
+                run.compact = CompactRun(run.events)
+                run.events = []
+        deadline = now - self._retention_s
         dropped = 0
         while self._closed:
             run_id, closed_at = next(iter(self._closed.items()))

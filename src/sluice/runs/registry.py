@@ -1,15 +1,18 @@
 """The run registry: starts runs apart from the requests that asked for them, and aborts them.
 
-Each run is two tasks in the registry's task group: the producer (the flow's event
-iterator) and its supervisor, which appends what the producer has ready to the log as one
-batch, then closes the run. Every run log reads ``Start(run_id)`` first and ``End`` last.
+Each run is one task in the registry's task group: it appends each event of the flow's
+iterator to the log as it comes (a log on the network batches its own writes), then closes
+the run: its ``Final`` when the producer gave none, storage, ``End``. Every run log reads
+``Start(run_id)`` first and ``End`` last. After the first token the producer lets the
+loop turn once, so a follower writes it to its client before the run reads on (an upstream
+that sent a burst would otherwise be parsed whole first).
 
-Abort cancels the producer task, so its upstream connection closes at once. A producer may
-catch ``CancelledError`` to yield its own closing events (a ``Final`` with reason
-``aborted``); when it does not, the registry builds that ``Final`` from the tokens, tools
-and sources it saw. An abort is not a failure: no ``Error`` event is added for it. A client
-that disconnects does not stop its run; the server calls ``abort`` when the flow asks to
-stop on disconnect.
+Abort cancels the run's task while it produces, so its upstream connection closes at
+once. A producer may catch ``CancelledError`` to yield its own closing events (a ``Final``
+with reason ``aborted``); when it does not, the registry builds that ``Final`` from the
+tokens, tools and sources it saw. An abort is not a failure: no ``Error`` event is added
+for it. A client that disconnects does not stop its run; the server calls ``abort`` when
+the flow asks to stop on disconnect.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from types import TracebackType
 from typing import Self, TypeAlias
 
 from sluice.errors import ConfigError, UpstreamError
-from sluice.events import End, Error, Event, Final, Start
+from sluice.events import End, Error, Event, Final, Start, Token
 from sluice.runs.follow import follow
 from sluice.runs.log import LogEntry, RunLog, RunNotFoundError
 from sluice.runs.transcript import Transcript
@@ -38,28 +41,15 @@ stores the message and returns the events to add (``Saved``), appended before ``
 
 
 class _Run:
-    __slots__ = (
-        "drained",
-        "failure",
-        "is_aborted",
-        "pending",
-        "producer",
-        "ready",
-        "run_id",
-        "supervisor",
-        "transcript",
-    )
+    __slots__ = ("failure", "is_aborted", "is_producing", "run_id", "task", "transcript")
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        self.pending: list[Event] = []
-        self.ready = asyncio.Event()
-        self.drained = asyncio.Event()
         self.transcript = Transcript()
+        self.is_producing = True
         self.failure: Exception | None = None
         self.is_aborted = False
-        self.producer: asyncio.Task[None] | None = None
-        self.supervisor: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[None] | None = None
 
 
 def _new_run_id() -> str:
@@ -70,8 +60,7 @@ class RunRegistry:
     """Owns the runs of this process; use as ``async with RunRegistry(log) as runs``.
 
     Leaving the block aborts the runs still going and waits until each has written its
-    closing events. ``max_pending`` bounds the events a producer may have ready while the
-    log takes the previous batch: past it, the producer waits.
+    closing events.
     """
 
     def __init__(
@@ -79,12 +68,10 @@ class RunRegistry:
         log: RunLog,
         *,
         on_finished: OnFinished | None = None,
-        max_pending: int = 1024,
         new_id: Callable[[], str] = _new_run_id,
     ) -> None:
         self.log = log
         self._on_finished = on_finished
-        self._max_pending = max_pending
         self._new_id = new_id
         self._runs: dict[str, _Run] = {}
         self._group: asyncio.TaskGroup | None = None
@@ -118,13 +105,17 @@ class RunRegistry:
         await self.log.append(run_id, [Start(run_id)])
         run = _Run(run_id)
         self._runs[run_id] = run
-        run.producer = self._group.create_task(self._produce(run, produce))
-        run.supervisor = self._group.create_task(self._supervise(run, run.producer))
+        run.task = self._group.create_task(self._run(run, produce))
         logger.info("run %s started", run_id)
         return run_id
 
     def is_running(self, run_id: str) -> bool:
         return run_id in self._runs
+
+    def text_so_far(self, run_id: str) -> str:
+        """The tokens a running run of this process has logged, joined ("" once it ended)."""
+        run = self._runs.get(run_id)
+        return "" if run is None else run.transcript.text
 
     async def abort(self, run_id: str) -> bool:
         """Stop a run of this process and wait until its closing events are in the log.
@@ -133,11 +124,11 @@ class RunRegistry:
         in another process). Raises ``RunNotFoundError`` for an unknown run.
         """
         run = self._runs.get(run_id)
-        if run is None or run.supervisor is None:
+        if run is None or run.task is None:
             await self.log.is_closed(run_id)  # raises RunNotFoundError when unknown
             return False
         stopped = self._cancel_producer(run)
-        await asyncio.wait([run.supervisor])  # waiting never cancels the supervisor
+        await asyncio.wait([run.task])  # waiting never cancels the run
         return stopped
 
     def follow(
@@ -162,52 +153,49 @@ class RunRegistry:
         return True
 
     def _cancel_producer(self, run: _Run) -> bool:
-        if run.producer is None or run.producer.done() or run.is_aborted:
+        """Cancel the run's task while it produces (never while it stores and closes)."""
+        if run.task is None or run.task.done() or run.is_aborted or not run.is_producing:
             return False
         run.is_aborted = True
-        run.producer.cancel()
+        run.task.cancel()
         return True
 
-    async def _produce(self, run: _Run, produce: Producer) -> None:
-        events = produce()
+    async def _run(self, run: _Run, produce: Producer) -> None:
         try:
-            async for event in events:
-                run.pending.append(event)
-                run.ready.set()
-                if len(run.pending) >= self._max_pending:
-                    run.drained.clear()
-                    await run.drained.wait()
-        except Exception as exc:  # reported as an Error event by the supervisor
-            run.failure = exc
-        finally:
-            if isinstance(events, AsyncGenerator):
-                await events.aclose()
-            run.ready.set()
-
-    async def _supervise(self, run: _Run, producer: asyncio.Task[None]) -> None:
+            await self._produce(run, produce)
+        except asyncio.CancelledError:
+            if not run.is_aborted:
+                raise
+        run.is_producing = False
+        task = asyncio.current_task()
+        if run.is_aborted and task is not None and task.cancelling():
+            task.uncancel()  # the abort is handled: closing the run must not be cancelled
         try:
-            await self._pump(run, producer)
             await self._finish(run)
         except Exception:
             # The log itself failed (a backend outage): nothing more can be said to readers.
             logger.exception("run %s: the run log failed", run.run_id)
         finally:
-            producer.cancel()  # a no-op once it is done
             del self._runs[run.run_id]
 
-    async def _pump(self, run: _Run, producer: asyncio.Task[None]) -> None:
-        while True:
-            await run.ready.wait()
-            run.ready.clear()
-            batch, run.pending = run.pending, []
-            run.drained.set()
-            kept = [event for event in batch if not isinstance(event, Start | End)]
-            for event in kept:
-                run.transcript.observe(event)
-            if kept:
-                await self.log.append(run.run_id, kept)
-            if producer.done() and not run.pending:
-                return
+    async def _produce(self, run: _Run, produce: Producer) -> None:
+        events = produce()
+        append, run_id, observe = self.log.append, run.run_id, run.transcript.observe
+        is_first_token = True
+        try:
+            async for event in events:
+                if isinstance(event, Start | End):
+                    continue
+                observe(event)
+                await append(run_id, (event,))
+                if is_first_token and isinstance(event, Token):
+                    is_first_token = False
+                    await asyncio.sleep(0)  # followers write the first token now
+        except Exception as exc:  # reported as an Error event when the run closes
+            run.failure = exc
+        finally:
+            if isinstance(events, AsyncGenerator):
+                await events.aclose()
 
     async def _finish(self, run: _Run) -> None:
         closing: list[Event] = []

@@ -59,6 +59,11 @@ class Transcript:
         elif isinstance(event, Saved):
             self.message_id = event.message_id
 
+    @property
+    def text(self) -> str:
+        """The tokens said so far, joined."""
+        return "".join(self._parts)
+
     def build_final(self, reason: FinishReason | None = None) -> Final:
         """The message as said so far: tokens joined, finished tool calls, sources seen.
 
@@ -66,4 +71,4 @@ class Transcript:
         """
         if reason is None:
             reason = "complete" if self.error is None else "error"
-        return Final("".join(self._parts), tuple(self._tools), tuple(self._sources), None, reason)
+        return Final(self.text, tuple(self._tools), tuple(self._sources), None, reason)
