@@ -11,7 +11,7 @@ import pytest
 from sluice.errors import ConfigError
 from sluice.events import End, Error, Sources, Start, Token
 from sluice.flows.runner import run_flow
-from sluice.flows.state import FlowServices, RunInput
+from sluice.flows.state import FlowServices, RunInput, RunState
 from tests.flows.helpers import collect, final, flow, said
 from tests.integrations.upstream import Upstream, make_integration
 
@@ -75,6 +75,13 @@ async def test_mapping_none_says_nothing_and_exposes_chunks(
         integrations={"test": integration},
     )
     assert [e.text for e in events if isinstance(e, Token)] == ["21, 23 (HTTP 200)"]
+
+
+async def test_only_a_flow_with_a_node_after_another_keeps_chunks(session: aiohttp.ClientSession):
+    one = flow({"id": "a", "type": "say", "text": "x"})
+    two = flow({"id": "a", "type": "say", "text": "x"}, {"id": "b", "type": "say", "text": "y"})
+    services = FlowServices(session)
+    assert [RunState(f, RunInput("q"), services).keeps_chunks for f in (one, two)] == [False, True]
 
 
 async def test_set_and_condition_jump(session: aiohttp.ClientSession):

@@ -66,6 +66,21 @@ async def test_pieces_arrive_before_the_upstream_finishes(upstream: Upstream, se
     assert result.elapsed_s is not None
 
 
+async def test_a_run_that_keeps_no_chunks_says_the_same_and_holds_none(upstream: Upstream, session):
+    upstream.reply([delta("Hello"), delta(" world"), DONE])
+    integration = make_integration(upstream.url, stream=SSE)
+    async with (
+        asyncio.timeout(5),
+        stream_integration(integration, CONTEXT, session=session, keep_chunks=False) as run,
+    ):
+        said = [piece async for piece in run]
+    assert (said, run.result.text, list(run.result.chunks)) == (
+        ["Hello", " world"],
+        "Hello world",
+        [],
+    )
+
+
 async def test_batches_group_the_pieces_of_one_upstream_read(upstream: Upstream, session):
     go = asyncio.Event()
     upstream.reply([delta("a") + delta("b") + delta("c"), go, delta("d"), DONE])

@@ -147,6 +147,26 @@ async def test_split_tool_arguments_are_executed_and_the_result_sent_back(
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_chat_that_keeps_no_chunks_still_reads_text_and_tool_calls(
+    llm: FakeLLM, session, provider
+):
+    llm.reply(Turn(text=["Adding."], calls=[Call("call_1", "add", ['{"a"', ": 2, ", '"b": 40}'])]))
+    chat = await stream_chat(
+        model_for(provider, llm.url),
+        QUESTION,
+        tools=[ADD],
+        session=session,
+        secrets=SECRETS,
+        keep_chunks=False,
+    )
+    deltas = await deltas_of(chat)
+    result = chat.result
+    assert (text_of(deltas), result.text) == ("Adding.", "Adding.")
+    assert [(c.name, c.arguments()) for c in result.tool_calls] == [("add", {"a": 2, "b": 40})]
+    assert list(result.chunks) == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_streamed_and_whole_responses_give_the_same_result(llm: FakeLLM, session, provider):
     def turn() -> Turn:
         return Turn(

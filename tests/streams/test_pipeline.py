@@ -218,3 +218,12 @@ async def test_max_hold_ms_releases_text_while_upstream_is_silent():
         await reads.put(None)
         rest = [piece async for batch in batches for piece in batch]
     assert "".join(rest) == ". Done."
+
+
+def test_a_reader_that_keeps_no_chunks_releases_the_same_text():
+    body = b"".join(
+        b'data: {"choices":[{"delta":{"content":"%s"}}]}\n\n' % text for text in (b"Hi", b" there")
+    )
+    kept, dropped = (StreamReader(StreamSettings(), keep_chunks=keep) for keep in (True, False))
+    assert kept.feed(body) == dropped.feed(body) == ["Hi", " there"]
+    assert (len(kept.chunks), len(dropped.chunks)) == (2, 0)

@@ -63,6 +63,13 @@ class RunState:
         """Everything said so far: the answer."""
         return "".join(self.said)
 
+    @property
+    def keeps_chunks(self) -> bool:
+        """Whether node outputs keep their raw chunks (``nodes.<id>.chunks``): only a later
+        node can read them, so a flow of one node keeps none (they were most of a turn's
+        memory)."""
+        return len(self.flow.nodes) > 1
+
     def begin_node(self) -> None:
         self._node_has_spoken = False
 

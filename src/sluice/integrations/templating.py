@@ -24,6 +24,8 @@ from sluice.streams.types import JSONValue
 
 REDACTED = "[redacted]"
 _WHOLE_VALUE = re.compile(r"\{\{(?P<expression>.*)\}\}", re.DOTALL)
+_NAME_PATH = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*")
+_MISSING = object()
 _RENDER_ERRORS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError)
 """What a template can raise while it renders: Jinja's errors and the operators' own."""
 
@@ -105,6 +107,30 @@ class _Value:
 
 
 @dataclass(frozen=True, slots=True)
+class _Lookup:
+    """A value that is one variable or path of keys (``{{ messages }}``, ``{{ vars.city }}``):
+    looked up in plain dicts, not rendered; anything else (a missing name, an attribute,
+    ``env``/``secrets``, whose reads are tracked) goes through the expression. Rendering
+    the body of every request was a tenth of the loop's time at 1,000 new streams."""
+
+    path: tuple[str, ...]
+    expression: _Value
+
+    def render(self, scope: dict[str, object]) -> JSONValue:
+        value: object = scope.get(self.path[0], _MISSING)
+        for part in self.path[1:]:
+            if type(value) is not dict or hasattr(dict, part):
+                return self.expression.render(scope)
+            value = value.get(part, _MISSING)
+        if value is _MISSING:
+            return self.expression.render(scope)  # its error names what is undefined
+        try:
+            return _to_json(value)
+        except TypeError as exc:
+            raise ConfigError(f"template failed: {exc}", field=self.expression.field) from exc
+
+
+@dataclass(frozen=True, slots=True)
 class _Object:
     items: tuple[tuple[str, TemplateNode], ...]
 
@@ -146,7 +172,11 @@ def _compile_string(text: str, field: str) -> TemplateNode:
             expression = _environment.compile_expression(
                 whole["expression"], undefined_to_none=False
             )
-            return _Value(expression, field)
+            node = _Value(expression, field)
+            path = _NAME_PATH.fullmatch(whole["expression"])
+            if path is None or path[1].split(".")[0] in ("env", "secrets"):
+                return node
+            return _Lookup(tuple(path[1].split(".")), node)
         return _Text(_environment.from_string(text), field)
     except TemplateSyntaxError as exc:
         raise ConfigError(f"template syntax error: {exc.message}", field=field) from exc

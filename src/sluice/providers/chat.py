@@ -66,9 +66,12 @@ class ChatStream:
     and chunks either way. ``aclose()`` closes the upstream response at once.
     """
 
-    def __init__(self, provider: Provider, call: UpstreamCall, *, stream: bool) -> None:
+    def __init__(
+        self, provider: Provider, call: UpstreamCall, *, stream: bool, keep_chunks: bool = True
+    ) -> None:
         self.provider = provider
         self.is_streamed = stream
+        self.keeps_chunks = keep_chunks
         self._call = call
         self._reader: StreamReader | None = None
         self._tools = ToolCallAccumulator(provider.preset)
@@ -134,7 +137,7 @@ class ChatStream:
         provider = self.provider
         settings = StreamSettings(type=provider.stream_type, mapping=provider.preset)
         reader = self._reader = StreamReader(settings, content_type=content_type)
-        watch = _Watch(reader, self._tools, provider.tool_markers)
+        watch = _Watch(reader, self._tools, provider.tool_markers, keep=self.keeps_chunks)
         async with aclosing(self._call.body(response)) as body:
             try:
                 async for data in body:
@@ -185,6 +188,7 @@ class _Watch:
 
     __slots__ = (
         "_accumulator",
+        "_keep",
         "_markers",
         "_reader",
         "_seen_calls",
@@ -193,11 +197,17 @@ class _Watch:
     )
 
     def __init__(
-        self, reader: StreamReader, accumulator: ToolCallAccumulator, markers: tuple[str, ...]
+        self,
+        reader: StreamReader,
+        accumulator: ToolCallAccumulator,
+        markers: tuple[str, ...],
+        *,
+        keep: bool = True,
     ) -> None:
         self._reader = reader
         self._accumulator = accumulator
         self._markers = markers
+        self._keep = keep
         self._seen_chunks = self._seen_reasoning = self._seen_calls = 0
 
     def deltas(self, pieces: list[str]) -> list[ChatDelta]:
@@ -227,7 +237,10 @@ class _Watch:
                 except orjson.JSONDecodeError:
                     continue  # kept as text, never a tool call
                 self._accumulator.add(Chunk(value, raw))
-        self._seen_chunks = len(chunks)
+        if self._keep:
+            self._seen_chunks = len(chunks)
+        else:  # seen, and nobody will read them again
+            chunks.clear()
 
 
 def _name_calls(calls: Sequence[ToolCall], start: int) -> None:
@@ -247,6 +260,7 @@ async def stream_chat(
     stream: bool = True,
     params: Mapping[str, object] | None = None,
     secrets: Mapping[str, str] | None = None,
+    keep_chunks: bool = True,
 ) -> ChatStream:
     """Build the provider's request and return its ``ChatStream`` (sent when iterated).
 
@@ -268,7 +282,7 @@ async def stream_chat(
         secrets=frozenset({api_key} if api_key else ()),
     )
     call = UpstreamCall(request, model.timeouts, session, source=f"model {model.id}")
-    return ChatStream(provider, call, stream=stream)
+    return ChatStream(provider, call, stream=stream, keep_chunks=keep_chunks)
 
 
 @asynccontextmanager
@@ -281,10 +295,18 @@ async def open_chat(
     stream: bool = True,
     params: Mapping[str, object] | None = None,
     secrets: Mapping[str, str] | None = None,
+    keep_chunks: bool = True,
 ) -> AsyncIterator[ChatStream]:
     """``stream_chat`` as a block; leaving it closes the upstream response at once."""
     chat = await stream_chat(
-        model, messages, tools=tools, session=session, stream=stream, params=params, secrets=secrets
+        model,
+        messages,
+        tools=tools,
+        session=session,
+        stream=stream,
+        params=params,
+        secrets=secrets,
+        keep_chunks=keep_chunks,
     )
     try:
         yield chat

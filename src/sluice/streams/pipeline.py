@@ -60,10 +60,11 @@ class StreamReader:
         *,
         content_type: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        keep_chunks: bool = True,
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.chunks = ChunkLog()
+        self.chunks = ChunkLog(keep=keep_chunks)
         self.state = StreamState()
         self.error: UpstreamError | None = None
         self._released: list[str] = []
@@ -305,18 +306,22 @@ async def read_batches(
     released on time even while the upstream is silent.
     """
     if reader.holds_by_time:
-        reads = _reads_with_hold(body, reader)
-    else:
-        reads = _plain_reads(body, reader)
-    async for pieces in reads:
-        if pieces:
-            yield pieces
-        if reader.error is not None:
-            break
-    else:
-        tail = reader.finish()
-        if tail:
-            yield tail
+        async for pieces in _reads_with_hold(body, reader):
+            if pieces:
+                yield pieces
+            if reader.error is not None:
+                raise reader.error
+    else:  # the common case, one generator less per read
+        feed = reader.feed
+        async for data in body:
+            pieces = feed(data)
+            if pieces:
+                yield pieces
+            if reader.error is not None:
+                raise reader.error
+    tail = reader.finish()
+    if tail:
+        yield tail
     if reader.error is not None:
         raise reader.error
 
@@ -326,13 +331,6 @@ async def read_stream(body: AsyncIterator[bytes], reader: StreamReader) -> Async
     async for pieces in read_batches(body, reader):
         for piece in pieces:
             yield piece
-
-
-async def _plain_reads(
-    body: AsyncIterator[bytes], reader: StreamReader
-) -> AsyncIterator[list[str]]:
-    async for data in body:
-        yield reader.feed(data)
 
 
 async def _next_read(body: AsyncIterator[bytes]) -> bytes | None:

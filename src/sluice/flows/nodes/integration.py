@@ -17,7 +17,10 @@ async def run_integration(node: IntegrationNode, state: RunState) -> AsyncGenera
         raise ConfigError(f"unknown integration {node.integration!r}", field=f"nodes.{node.id}")
     speaks_live = node.speak and node.stream
     async with stream_integration(
-        integration, state.context(), session=state.services.session
+        integration,
+        state.context(),
+        session=state.services.session,
+        keep_chunks=state.keeps_chunks,
     ) as run:
         try:
             async for batch in run.batches():

@@ -85,6 +85,7 @@ async def run_prompt(node: PromptNode, state: RunState) -> AsyncGenerator[Event,
         stream=node.stream,
         params=node.params,
         secrets=state.services.env,
+        keep_chunks=state.keeps_chunks,
     ) as chat:
         async for delta in chat:
             if isinstance(delta, TextDelta) and live:
