@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -81,13 +83,26 @@ async def server(
     upstream: Upstream,
     llm: FakeLLM,
 ) -> AsyncIterator[Server]:
+    async with serving(database_url, tmp_path, upstream, llm) as running:
+        yield running
+
+
+@asynccontextmanager
+async def serving(
+    url: str, tmp_path: Path, upstream: Upstream, llm: FakeLLM, **settings: Any
+) -> AsyncIterator[Server]:
+    """The server on the test flows, with ``settings`` over the tests' defaults."""
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "flows.yaml").write_text(FLOWS.format(upstream=upstream.url, llm=llm.url))
-    settings = Settings(
-        flows=flows, database_url=database_url, keepalive_s=0.5, max_body_bytes=64_000
-    )
-    asgi, fastapi_app = build_app(settings)
+    options: dict[str, Any] = {
+        "flows": flows,
+        "database_url": url,
+        "keepalive_s": 0.5,
+        "max_body_bytes": 64_000,
+        **settings,
+    }
+    asgi, fastapi_app = build_app(Settings(**options))
     config = uvicorn.Config(asgi, log_level="warning", lifespan="on")
     config.load()
     userver = uvicorn.Server(config)

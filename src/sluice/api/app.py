@@ -6,6 +6,7 @@ the shared upstream session and the run registry, and closes them in reverse.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp
 from sluice import __version__
 from sluice.api.catalog import Catalog
 from sluice.api.errors import install_error_handlers
+from sluice.api.fastlane import FastLane
 from sluice.api.limits import BodyLimitMiddleware
 from sluice.api.routes import admin, chat, flowise, models, runs, web
 from sluice.api.settings import Settings
@@ -80,6 +82,10 @@ def build_app(settings: Settings) -> tuple[ASGIApp, FastAPI]:
                         settings, db, catalog, services, turns, registry, sio=sio
                     )
                     logger.info("sluice %s serving (database %s)", __version__, db.url)
+                    # What lives from start to stop (modules, routes, definitions) leaves
+                    # the collector's generations: full collections then skip it.
+                    gc.collect()
+                    gc.freeze()
                     yield
         finally:
             await db.close()
@@ -110,4 +116,7 @@ def build_app(settings: Settings) -> tuple[ASGIApp, FastAPI]:
             expose_headers=["X-Run-Id"],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    return cast(ASGIApp, socketio.ASGIApp(sio, other_asgi_app=app)), app
+    lane = FastLane(
+        app, max_body_bytes=settings.max_body_bytes, has_cors=bool(settings.cors_origins)
+    )
+    return cast(ASGIApp, socketio.ASGIApp(sio, other_asgi_app=lane)), app

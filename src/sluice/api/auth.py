@@ -10,18 +10,23 @@ from sluice.flows.model import Flow
 from sluice.store import KeyRecord
 
 
-async def caller_key(request: Request) -> KeyRecord | None:
-    """The valid key the request carries, or None; a present but wrong key is a 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+async def key_of(state: ServerState, header: str) -> KeyRecord | None:
+    """The valid key an ``Authorization`` header carries, or None when there is none;
+    a present but wrong key is a 401."""
     if not header:
         return None
+    scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise APIError(401, "unauthorized", "expected 'Authorization: Bearer <api key>'")
-    record = await ServerState.of(request).db.keys.verify_key(token.strip())
+    record = await state.db.keys.verify_key(token.strip())
     if record is None or record.is_revoked:
         raise APIError(401, "unauthorized", "the API key is not valid")
     return record
+
+
+async def caller_key(request: Request) -> KeyRecord | None:
+    """The valid key the request carries, or None; a present but wrong key is a 401."""
+    return await key_of(ServerState.of(request), request.headers.get("authorization", ""))
 
 
 async def require_admin(request: Request) -> KeyRecord:
@@ -32,11 +37,14 @@ async def require_admin(request: Request) -> KeyRecord:
     return key
 
 
-async def require_flow_access(request: Request, flow: Flow) -> None:
+async def check_flow_access(state: ServerState, header: str, flow: Flow) -> None:
     """Running or reading a flow: public flows are open unless the server requires keys."""
-    key = await caller_key(request)
-    if key is not None:
+    if await key_of(state, header) is not None:
         return
-    if flow.public and not ServerState.of(request).settings.require_api_key:
+    if flow.public and not state.settings.require_api_key:
         return
     raise APIError(401, "unauthorized", f"flow {flow.id!r} is private: send an API key")
+
+
+async def require_flow_access(request: Request, flow: Flow) -> None:
+    await check_flow_access(ServerState.of(request), request.headers.get("authorization", ""), flow)

@@ -60,6 +60,10 @@ class Catalog:
         """Whether a file defines this integration or model (the API cannot replace it)."""
         return item_id in self._from_files[kind]
 
+    def source_of(self, kind: StoredKind, item_id: str) -> str:
+        """``file`` or ``stored``: where an integration's or model's definition comes from."""
+        return "file" if self.is_from_file(kind, item_id) else "stored"
+
     def parse_definition(
         self, kind: StoredKind, document: dict[str, Any], *, source: str = "request body"
     ) -> Any:

@@ -7,6 +7,8 @@ has started it is an ``error`` event followed by the end of the stream (see ``wi
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,41 +39,58 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     )
 
 
+def validation_error_response(errors: Sequence[Any]) -> JSONResponse:
+    """A 422 naming the first invalid field (pydantic's or FastAPI's error list)."""
+    first = errors[0] if errors else {}
+    location = [str(part) for part in first.get("loc", ()) if part != "body"]
+    field = ".".join(location) or None
+    message = str(first.get("msg", "invalid request"))
+    if first.get("type") == "json_invalid":
+        message, field = "the body is not valid JSON", None
+    return error_response(422, "invalid_request", message, field)
+
+
+def response_for(exc: Exception) -> JSONResponse | None:
+    """The error response for an exception the API knows, or None (a 500)."""
+    match exc:
+        case APIError():
+            return error_response(exc.status, exc.code, exc.message, exc.field)
+        case RequestValidationError():
+            return validation_error_response(exc.errors())
+        case ConfigError():
+            return error_response(400, "invalid_definition", str(exc), exc.field)
+        case RunNotFoundError():
+            return error_response(404, "run_not_found", f"no run {exc.run_id!r}", "run_id")
+        case RecordNotFoundError():
+            return error_response(404, "not_found", str(exc))
+        case StoreError():
+            logger.error("store failed: %s", exc)
+            return error_response(503, "store_unavailable", "the database is not answering")
+        case HTTPException():
+            code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+                exc.status_code, "http_error"
+            )
+            return error_response(exc.status_code, code, str(exc.detail))
+    return None
+
+
+_HANDLED = (
+    APIError,
+    RequestValidationError,
+    ConfigError,
+    RunNotFoundError,
+    RecordNotFoundError,
+    StoreError,
+    HTTPException,
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(APIError)
-    async def _api(request: Request, exc: APIError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        response = response_for(exc)
+        if response is None:  # pragma: no cover  # only the classes below are registered
+            raise exc
+        return response
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        location = [str(part) for part in first.get("loc", ()) if part != "body"]
-        field = ".".join(location) or None
-        message = str(first.get("msg", "invalid request"))
-        if first.get("type") == "json_invalid":
-            message, field = "the body is not valid JSON", None
-        return error_response(422, "invalid_request", message, field)
-
-    @app.exception_handler(ConfigError)
-    async def _config(request: Request, exc: ConfigError) -> JSONResponse:
-        return error_response(400, "invalid_definition", str(exc), exc.field)
-
-    @app.exception_handler(RunNotFoundError)
-    async def _run(request: Request, exc: RunNotFoundError) -> JSONResponse:
-        return error_response(404, "run_not_found", f"no run {exc.run_id!r}", "run_id")
-
-    @app.exception_handler(RecordNotFoundError)
-    async def _record(request: Request, exc: RecordNotFoundError) -> JSONResponse:
-        return error_response(404, "not_found", str(exc))
-
-    @app.exception_handler(StoreError)
-    async def _store(request: Request, exc: StoreError) -> JSONResponse:
-        logger.error("store failed: %s", exc)
-        return error_response(503, "store_unavailable", "the database is not answering")
-
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            exc.status_code, "http_error"
-        )
-        return error_response(exc.status_code, code, str(exc.detail))
+    for exc_class in _HANDLED:
+        app.add_exception_handler(exc_class, handle)

@@ -3,14 +3,22 @@
 Headers and a first comment line leave before any token exists, with
 ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no`` so no proxy holds the stream
 back. Keep-alive comments come from the follower (an empty batch after ``keepalive_s``).
-When the client disconnects, Starlette cancels the iteration and the source is closed.
+
+Each item of the body is one ASGI send (one socket write); the opening comment goes with
+the first. When the client disconnects,
+the iteration is cancelled and the body closed (its ``finally`` runs). This is plain
+asyncio: a task waits on ``receive()`` for ``http.disconnect`` and cancels the writer,
+where Starlette's ``StreamingResponse`` opens an anyio task group per response.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 
-from starlette.responses import StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 OPENING = b": stream open\n\n"
 
@@ -20,17 +28,67 @@ SSE_HEADERS = {
     "Connection": "keep-alive",
 }
 
+_START_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8")] + [
+    (name.lower().encode(), value.encode()) for name, value in SSE_HEADERS.items()
+]
+_LAST: dict[str, object] = {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+class EventStreamResponse(Response):
+    """An ASGI response writing ``body``'s items after an opening comment."""
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self, body: AsyncIterator[bytes], *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.stream = body
+        self.status_code = 200
+        self.background: BackgroundTask | None = None
+        extra = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
+        ]
+        self.raw_headers = _START_HEADERS + extra
+        self.has_left = False
+        """Whether the client disconnected before the stream ended."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        writer = asyncio.current_task()
+        assert writer is not None
+        watcher = asyncio.get_running_loop().create_task(self._watch(receive, writer))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            opening = OPENING  # goes with the first item: one write less per stream
+            async for data in self.stream:
+                body = opening + data if opening else data
+                opening = b""
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            if opening:
+                await send({"type": "http.response.body", "body": opening, "more_body": True})
+            await send(_LAST)
+        except asyncio.CancelledError:
+            if not self.has_left:
+                raise
+            writer.uncancel()  # the client left: not an error, nothing more to write
+        finally:
+            watcher.cancel()
+            aclose = getattr(self.stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if self.background is not None:
+            await self.background()
+
+    async def _watch(self, receive: Receive, writer: asyncio.Task[object]) -> None:
+        """Cancel ``writer`` when the client disconnects."""
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if not writer.done():
+            self.has_left = True
+            writer.cancel()
+
 
 def event_stream_response(
     body: AsyncIterator[bytes], *, headers: Mapping[str, str] | None = None
-) -> StreamingResponse:
+) -> EventStreamResponse:
     """Stream ``body`` (each item one rendered write) after an opening comment."""
-    return StreamingResponse(
-        _opened(body), media_type="text/event-stream", headers={**SSE_HEADERS, **(headers or {})}
-    )
-
-
-async def _opened(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    yield OPENING
-    async for data in body:
-        yield data
+    return EventStreamResponse(body, headers=headers)

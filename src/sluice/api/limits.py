@@ -6,6 +6,7 @@ client cannot make the server buffer more than the limit. Responses pass untouch
 
 from __future__ import annotations
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sluice.api.errors import error_response
@@ -41,10 +42,12 @@ class BodyLimitMiddleware:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, "body_too_large", f"the request body is over {self.max_bytes} bytes"
-        )
-        await response(scope, receive, send)
+        await too_large(self.max_bytes)(scope, receive, send)
+
+
+def too_large(max_bytes: int) -> JSONResponse:
+    """The 413 every route answers for a body over the limit."""
+    return error_response(413, "body_too_large", f"the request body is over {max_bytes} bytes")
 
 
 class _TooLargeError(Exception):

@@ -35,6 +35,7 @@ async def stream_run(
     """
     settings = state.settings
     is_finished = False
+    is_delivered = after_seq > 0
     try:
         async for batch in state.runs.follow(
             run_id,
@@ -44,6 +45,9 @@ async def stream_run(
             coalesce=settings.coalesce_tokens,
         ):
             yield render(batch) if batch else KEEP_ALIVE
+            if not is_delivered and batch and batch[-1][0] > 1:  # past Start (seq 1)
+                is_delivered = True
+                state.turns.delivered(run_id)
         is_finished = True
     finally:
         if not is_finished and stop_on_disconnect and state.runs.is_running(run_id):

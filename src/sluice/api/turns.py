@@ -1,7 +1,9 @@
 """A user turn: the run of a flow for one message, stored beside the stream.
 
 The run starts at once; the chat, the user's message and the bot's message (``streaming``)
-are written (one transaction) by a task beside it, never in front of the first token. When
+are written (one transaction) by a task beside it, never in front of the first token: it
+starts once the first token has been written to a client (``delivered``), or after
+``OPEN_WITHIN_S`` when none has (a slow model, or a client not streaming). When
 the run ends the bot's message is updated with what was said, how it ended, tools,
 sources, usage and timings, and a ``Saved`` event goes into the run's log before its ``End``.
 """
@@ -31,6 +33,11 @@ Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
 CHECKPOINT_S = 2.0
 """While a message streams, its text so far is saved this often (never per token)."""
 
+OPEN_WITHIN_S = 2.0
+"""A turn's rows are written at the latest this long after it started (the bound on what a
+crash may lose is the same as for the text checkpoints). Sooner timers added a thousand
+transactions into the first-token window when a thousand turns started at once."""
+
 _STATUS = {
     "complete": MessageStatus.COMPLETE,
     "error": MessageStatus.ERROR,
@@ -51,7 +58,7 @@ class Turn:
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
     opened: asyncio.Task[None] | None = None
-    said: list[str] = field(default_factory=list)
+    open_timer: asyncio.TimerHandle | None = None
     checkpointed_at: float = 0.0
     checkpoint: asyncio.Task[None] | None = None
 
@@ -101,8 +108,13 @@ class Turns:
         past = tuple({"role": t["role"], "content": t["content"]} for t in history)
         run_input = RunInput(question, past, dict(vars or {}), turn.chat_id)
         self._turns[turn.run_id] = turn
-        turn.opened = asyncio.create_task(self._open(turn))
+        turn.open_timer = asyncio.get_running_loop().call_later(
+            OPEN_WITHIN_S, self._ensure_open, turn
+        )
         await self.registry.start(lambda: self._produce(turn, run_input), run_id=turn.run_id)
+        # Let the run take its first steps (up to sending its upstream request) before
+        # this request answers its client's headers: the upstream's wait then covers ours.
+        await asyncio.sleep(0)
         return turn
 
     async def _produce(self, turn: Turn, run_input: RunInput) -> AsyncIterator[Event]:
@@ -111,7 +123,6 @@ class Turns:
                 now = time.perf_counter()
                 if turn.first_token_at is None:
                     turn.first_token_at = turn.checkpointed_at = now
-                turn.said.append(event.text)
                 if now - turn.checkpointed_at >= self.checkpoint_s:
                     self._checkpoint(turn, now)
             yield event
@@ -121,12 +132,26 @@ class Turns:
         if turn.checkpoint is not None and not turn.checkpoint.done():
             return
         turn.checkpointed_at = now
-        turn.checkpoint = asyncio.create_task(self._save_progress(turn, "".join(turn.said)))
+        turn.checkpoint = asyncio.create_task(self._save_progress(turn))
 
-    async def _save_progress(self, turn: Turn, text: str) -> None:
+    def delivered(self, run_id: str) -> None:
+        """The run's first token has been written to a client: store the turn now."""
+        turn = self._turns.get(run_id)
+        if turn is not None:
+            self._ensure_open(turn)
+
+    def _ensure_open(self, turn: Turn) -> asyncio.Task[None]:
+        if turn.opened is None:
+            if turn.open_timer is not None:
+                turn.open_timer.cancel()
+            turn.opened = asyncio.create_task(self._open(turn))
+        return turn.opened
+
+    async def _save_progress(self, turn: Turn) -> None:
+        assert self.registry is not None
         try:
-            if turn.opened is not None:
-                await turn.opened
+            await self._ensure_open(turn)
+            text = self.registry.text_so_far(turn.run_id)  # the log's, read when saved
             await self.db.messages.checkpoint_message(turn.message_id, text)
         except StoreError as exc:  # best effort: the final write still records the message
             logger.warning("run %s: saving the text so far failed: %s", turn.run_id, exc)
@@ -145,8 +170,7 @@ class Turns:
         turn = self._turns.pop(run_id, None)
         if turn is None:
             return ()
-        if turn.opened is not None:
-            await turn.opened
+        await self._ensure_open(turn)
         if turn.checkpoint is not None:
             await turn.checkpoint
         now = time.perf_counter()

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import FileResponse
 
 from sluice.api.auth import require_admin
-from sluice.api.catalog import Catalog, StoredKind
 from sluice.api.errors import APIError
 from sluice.api.eventstream import event_stream_response
 from sluice.api.state import ServerState
@@ -68,10 +67,6 @@ async def admin_asset(name: str) -> FileResponse:
     return FileResponse(ASSETS / name, media_type=_ASSET_TYPES[name])
 
 
-def _source(catalog: Catalog, kind: StoredKind, item_id: str) -> str:
-    return "file" if catalog.is_from_file(kind, item_id) else "stored"
-
-
 def _integration_view(integration: Integration, *, source: str) -> dict[str, Any]:
     document = integration.model_dump(mode="json", exclude_unset=True, exclude={"kind"})
     return {
@@ -89,9 +84,7 @@ async def list_integrations(request: Request) -> list[dict[str, Any]]:
     catalog = ServerState.of(request).catalog
     await catalog.sync_definitions()
     return [
-        _integration_view(
-            item, source="file" if catalog.is_from_file("integration", key) else "stored"
-        )
+        _integration_view(item, source=catalog.source_of("integration", key))
         for key, item in sorted(catalog.files.integrations.items())
     ]
 
@@ -103,7 +96,7 @@ async def get_integration(integration_id: str, request: Request) -> dict[str, An
     integration = catalog.files.integrations.get(integration_id)
     if integration is None:
         raise APIError(404, "not_found", f"no integration {integration_id!r}", field="id")
-    source = _source(catalog, "integration", integration_id)
+    source = catalog.source_of("integration", integration_id)
     return _integration_view(integration, source=source)
 
 

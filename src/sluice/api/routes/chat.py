@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sluice.api.auth import caller_key
+from sluice.api.auth import key_of
 from sluice.api.errors import APIError
 from sluice.api.eventstream import event_stream_response
 from sluice.api.state import ServerState
@@ -47,11 +47,25 @@ async def chat(
     stream: bool = False,
     includeTokens: bool = True,
 ) -> Response:
-    state = ServerState.of(request)
-    if state.settings.require_api_key and await caller_key(request) is None:
+    """Served by ``sluice.api.fastlane`` (same checks, without FastAPI's per-request work);
+    this route documents it and answers what the fast lane passes on."""
+    authorization = request.headers.get("authorization", "")
+    return await chat_turn(ServerState.of(request), body, authorization, stream, includeTokens)
+
+
+async def chat_turn(
+    state: ServerState,
+    body: ChatRequest,
+    authorization: str,
+    stream: bool = False,
+    include_tokens: bool = True,
+) -> Response:
+    """Start the chat's turn; its event stream, or its JSON answer once it has ended."""
+    if state.settings.require_api_key and await key_of(state, authorization) is None:
         raise APIError(401, "unauthorized", "this server needs an API key")
     is_streaming = body.stream if body.stream is not None else stream
-    include_tokens = body.includeTokens if body.includeTokens is not None else includeTokens
+    if body.includeTokens is not None:
+        include_tokens = body.includeTokens
     model_id = body.chatModelId
     if model_id is None and body.chatInstanceId is not None:
         existing = await state.db.chats.get_chat(body.chatInstanceId)

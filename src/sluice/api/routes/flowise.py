@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sluice.api.auth import require_admin, require_flow_access
+from sluice.api.auth import check_flow_access, require_admin, require_flow_access
 from sluice.api.errors import APIError
 from sluice.api.eventstream import event_stream_response
 from sluice.api.state import ServerState
@@ -78,17 +78,34 @@ async def is_streaming(flow_id: str, request: Request) -> dict[str, bool]:
     return {"isStreaming": flow.can_stream}
 
 
+Events = Literal["flowise", "sluice"]
+
+
 @router.post("/prediction/{flow_id}", response_model=None)
 async def predict(
+    flow_id: str, body: PredictionRequest, request: Request, events: Events = "flowise"
+) -> Response:
+    """``?events=sluice`` adds Sluice's status and tool messages to the Flowise stream.
+
+    Served by ``sluice.api.fastlane`` (same checks, without FastAPI's per-request work);
+    this route documents it and answers what the fast lane passes on.
+    """
+    authorization = request.headers.get("authorization", "")
+    return await prediction(ServerState.of(request), flow_id, body, authorization, events)
+
+
+async def prediction(
+    state: ServerState,
     flow_id: str,
     body: PredictionRequest,
-    request: Request,
-    events: Literal["flowise", "sluice"] = "flowise",
+    authorization: str,
+    events: Events = "flowise",
 ) -> Response:
-    """``?events=sluice`` adds Sluice's status and tool messages to the Flowise stream."""
-    state = ServerState.of(request)
-    flow = await _flow(request, flow_id)
-    await require_flow_access(request, flow)
+    """Start the flow's turn; its event stream, or its JSON answer once it has ended."""
+    flow = await state.catalog.flow(flow_id)
+    if flow is None:
+        raise APIError(404, "flow_not_found", f"no flow {flow_id!r}", field="flowId")
+    await check_flow_access(state, authorization, flow)
     variables = (body.overrideConfig or {}).get("vars") or {}
     if not isinstance(variables, dict):
         raise APIError(422, "invalid_request", "expected an object", field="overrideConfig.vars")

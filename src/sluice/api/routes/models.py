@@ -38,7 +38,7 @@ async def list_models(request: Request) -> list[dict[str, Any]]:
     catalog = ServerState.of(request).catalog
     await catalog.sync_definitions()
     return [
-        _view(model, source="file" if catalog.is_from_file("model", key) else "stored")
+        _view(model, source=catalog.source_of("model", key))
         for key, model in sorted(catalog.files.models.items())
     ]
 
@@ -50,7 +50,7 @@ async def get_model(model_id: str, request: Request) -> dict[str, Any]:
     model = catalog.files.models.get(model_id)
     if model is None:
         raise APIError(404, "model_not_found", f"no model {model_id!r}", field="id")
-    return _view(model, source="file" if catalog.is_from_file("model", model_id) else "stored")
+    return _view(model, source=catalog.source_of("model", model_id))
 
 
 @router.post("", status_code=201)
