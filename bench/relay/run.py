@@ -21,10 +21,11 @@ import argparse
 import contextlib
 import logging
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -119,6 +120,10 @@ class Target:
 def measure(target: Target, base: str, scenario: Scenario, upstream: Service) -> dict[str, float]:
     service = target.service or upstream
     url, body = target.request(base, scenario)
+    if scenario.warmup:  # first requests (lazy imports, new connections) are not measured
+        warmup = replace(scenario, requests=scenario.warmup, concurrency=1, warmup=0)
+        run_loadgen(url, body, target.wire, warmup)
+        scenario = replace(scenario, warmup=0)
     if scenario.name == "s3":
         reset_peak_rss(service.pid)
     cpu_before = service.cpu_s()
@@ -214,6 +219,14 @@ def services(
             )
         )
         started["bare"] = (bare, f"http://127.0.0.1:{ports['bare']}")
+        database_url = f"sqlite+aiosqlite:///{work / 'sluice.db'}"
+        # Migrate first, as a deployment does: the server then starts without Alembic.
+        subprocess.run(
+            [python, "-m", "sluice", "db", "upgrade", "--database-url", database_url],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         sluice_cmd = [
             python,
             "-m",
@@ -224,7 +237,7 @@ def services(
             "--flows",
             str(flows),
             "--database-url",
-            f"sqlite+aiosqlite:///{work / 'sluice.db'}",
+            database_url,
             "--log-level",
             "warning",
         ]
