@@ -26,6 +26,7 @@ from sluice.errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from sluice.integrations.deadline import ReadDeadline
 from sluice.integrations.model import Timeouts
 from sluice.integrations.response import error_message
 from sluice.integrations.templating import RenderedRequest, scrub_json
@@ -109,24 +110,27 @@ class UpstreamCall:
     async def body(self, response: aiohttp.ClientResponse) -> AsyncGenerator[bytes, None]:
         """The body's reads, each under the first-chunk or gap deadline and the total one."""
         content, gap_s, total_deadline = response.content, self.timeouts.gap_s, self._total_deadline
-        deadline = min(self.started_at + self.timeouts.first_chunk_s, total_deadline)
-        while True:
-            try:
-                async with asyncio.timeout_at(deadline):
-                    data = await content.readany()
-            except TimeoutError as exc:
-                raise self._timeout_error(deadline) from exc
-            except aiohttp.ClientError as exc:
-                message = self.request.scrub(f"the upstream connection broke: {exc}")
-                raise StreamCutError(message) from self._cause(exc)
-            if not data:
-                self._is_read = True
-                return
-            now = self._now()
-            if self.first_chunk_at is None:
-                self.first_chunk_at = now
-            deadline = min(now + gap_s, total_deadline)
-            yield data
+        deadline = ReadDeadline(min(self.started_at + self.timeouts.first_chunk_s, total_deadline))
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    data = await deadline.read(content.readany)
+                except TimeoutError as exc:
+                    raise self._timeout_error(deadline.when) from exc
+                except aiohttp.ClientError as exc:
+                    message = self.request.scrub(f"the upstream connection broke: {exc}")
+                    raise StreamCutError(message) from self._cause(exc)
+                if not data:
+                    self._is_read = True
+                    return
+                now = loop.time()
+                if self.first_chunk_at is None:
+                    self.first_chunk_at = now
+                deadline.when = min(now + gap_s, total_deadline)
+                yield data
+        finally:
+            deadline.close()
 
     def scrub_error(self, exc: UpstreamError) -> UpstreamError:
         """``exc`` with the request's secrets removed from its message and error object."""
