@@ -132,3 +132,40 @@ def test_coalesce_keeps_the_text_and_the_other_events(events: list[Token | Statu
     assert [seq for seq, _ in merged] == sorted({seq for seq, _ in merged})
     if batch:
         assert merged[-1][0] == batch[-1][0]
+
+
+async def until_awaited(log: MemoryRunLog, run_id: str) -> None:
+    """Let the loop run until a reader waits on ``run_id`` (bounded)."""
+    for _ in range(100):
+        if log._get(run_id).is_awaited:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("expected a reader waiting on the run, got none")
+
+
+async def test_a_first_batch_of_only_start_waits_for_the_first_token_and_goes_with_it():
+    log = MemoryRunLog()
+    await log.append("r", [Start("r")])
+    async with asyncio.timeout(2), aclosing(follow(log, "r", hold_start_s=10)) as stream:
+        first = asyncio.create_task(anext(stream))
+        await until_awaited(log, "r")  # the follower holds Start, waiting for more
+        await log.append("r", [Token("Hi")])
+        assert await first == [(1, Start("r")), (2, Token("Hi"))]
+        await log.append("r", [Token(" there")])
+        assert await anext(stream) == [(3, Token(" there"))]
+
+
+async def test_start_goes_alone_once_the_hold_has_passed():
+    log = MemoryRunLog()
+    await log.append("r", [Start("r")])
+    async with asyncio.timeout(2), aclosing(follow(log, "r", hold_start_s=0.01)) as stream:
+        assert await anext(stream) == [(1, Start("r"))]
+        await log.append("r", [Token("late"), End()])
+        assert await anext(stream) == [(2, Token("late")), (3, End())]
+
+
+async def test_without_a_hold_start_goes_at_once():
+    log = MemoryRunLog()
+    await log.append("r", [Start("r")])
+    async with asyncio.timeout(2), aclosing(follow(log, "r")) as stream:
+        assert await anext(stream) == [(1, Start("r"))]

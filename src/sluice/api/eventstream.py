@@ -1,6 +1,7 @@
 """A ``text/event-stream`` response that starts at once and is never buffered on the way.
 
-Headers and a first comment line leave before any token exists, with
+Headers and a first comment line leave with the body's first item (the follower sends
+it at once, or with the first token when that comes within ``Settings.hold_start_s``), with
 ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no`` so no proxy holds the stream
 back. Keep-alive comments come from the follower (an empty batch after ``keepalive_s``).
 
@@ -34,6 +35,10 @@ _START_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8")] + [
 _LAST: dict[str, object] = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
+class Last(bytes):
+    """The body's last item: written with the end of the chunked body, one write."""
+
+
 class EventStreamResponse(Response):
     """An ASGI response writing ``body``'s items after an opening comment."""
 
@@ -52,20 +57,31 @@ class EventStreamResponse(Response):
         self.has_left = False
         """Whether the client disconnected before the stream ended."""
 
+    @property
+    def _start(self) -> dict[str, object]:
+        return {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         writer = asyncio.current_task()
         assert writer is not None
         watcher = asyncio.get_running_loop().create_task(self._watch(receive, writer))
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            opening = OPENING  # goes with the first item: one write less per stream
+            # Headers go out with the first item, back to back (uvicorn writes them at once
+            # when told), and the opening comment in it; the last item carries the end of
+            # the body (``Last``): each a write less per stream.
+            first: list[bytes] | None = [OPENING]
+            more_body = True
             async for data in self.stream:
-                body = opening + data if opening else data
-                opening = b""
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-            if opening:
-                await send({"type": "http.response.body", "body": opening, "more_body": True})
-            await send(_LAST)
+                if first is not None:
+                    await send(self._start)
+                    data, first = first[0] + data, None
+                more_body = type(data) is not Last
+                await send({"type": "http.response.body", "body": data, "more_body": more_body})
+            if first is not None:
+                await send(self._start)
+                await send({"type": "http.response.body", "body": first[0], "more_body": True})
+            if more_body:
+                await send(_LAST)
         except asyncio.CancelledError:
             if not self.has_left:
                 raise

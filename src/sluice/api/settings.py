@@ -27,6 +27,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     keepalive_s: float = 15.0
     """A comment line is written this often on an event stream, from before the first token."""
+    hold_start_s: float = 0.05
+    """A stream's first write (headers, its start event) waits this long at most for the
+    first token to go with it: an upstream that answers at once costs one write, not two."""
     run_retention_s: float = 600.0
     """How long a finished run's events stay readable for resuming clients."""
     coalesce_tokens: bool = True

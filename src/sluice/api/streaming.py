@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
+from sluice.api.eventstream import Last
 from sluice.api.state import Renderer, ServerState
 from sluice.api.wire import KEEP_ALIVE
-from sluice.events import Event
+from sluice.events import End, Event
 
 
 async def stream_run(
@@ -43,8 +44,14 @@ async def stream_run(
             idle_s=settings.keepalive_s,
             max_batch=settings.max_batch,
             coalesce=settings.coalesce_tokens,
+            hold_start_s=settings.hold_start_s,
         ):
-            yield render(batch) if batch else KEEP_ALIVE
+            if not batch:
+                yield KEEP_ALIVE
+            elif isinstance(batch[-1][1], End):
+                yield Last(render(batch))  # ends the body in the same write
+            else:
+                yield render(batch)
             if not is_delivered and batch and batch[-1][0] > 1:  # past Start (seq 1)
                 is_delivered = True
                 state.turns.delivered(run_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -37,6 +38,8 @@ OPEN_WITHIN_S = 2.0
 """A turn's rows are written at the latest this long after it started (the bound on what a
 crash may lose is the same as for the text checkpoints). Sooner timers added a thousand
 transactions into the first-token window when a thousand turns started at once."""
+
+_YIELDS_BEFORE_ANSWERING = 2 if sys.version_info < (3, 12) else 1
 
 _STATUS = {
     "complete": MessageStatus.COMPLETE,
@@ -112,9 +115,12 @@ class Turns:
             OPEN_WITHIN_S, self._ensure_open, turn
         )
         await self.registry.start(lambda: self._produce(turn, run_input), run_id=turn.run_id)
-        # Let the run take its first steps (up to sending its upstream request) before
-        # this request answers its client's headers: the upstream's wait then covers ours.
-        await asyncio.sleep(0)
+        # Let the run send its upstream request before this request writes its client's
+        # headers: the upstream's wait then covers ours. The run sends the request's head
+        # in its first step; on Python 3.11 aiohttp writes the body from a task of its own
+        # one loop iteration later (3.12+ writes it at once), hence two yields.
+        for _ in range(_YIELDS_BEFORE_ANSWERING):
+            await asyncio.sleep(0)
         return turn
 
     async def _produce(self, turn: Turn, run_input: RunInput) -> AsyncIterator[Event]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 
-from sluice.events import End, Token
+from sluice.events import End, Start, Token
 from sluice.runs.log import LogEntry, RunLog
 
 
@@ -23,6 +23,7 @@ async def follow(
     idle_s: float = 15.0,
     max_batch: int = 512,
     coalesce: bool = False,
+    hold_start_s: float = 0.0,
 ) -> AsyncGenerator[list[LogEntry], None]:
     """Yield batches of the run's events after ``after_seq``, oldest first, each once.
 
@@ -35,10 +36,15 @@ async def follow(
     last batch was cut at ``max_batch``) has its tokens merged. The first batch and every
     batch the caller had to wait for keep each token as it was said, so a reader that
     keeps up sees the run's own tokens.
+
+    With ``hold_start_s``, a first batch holding only the run's ``Start`` waits up to that
+    long for what comes next (the first token, usually) and goes out with it: one write
+    to the client instead of two when the answer starts quickly.
     """
     if max_batch < 1:
         raise ValueError(f"max_batch: expected >= 1, got {max_batch}")
     is_first = True
+    hold_s = hold_start_s
     while True:
         batch: list[LogEntry] = []
         if coalesce and not is_first:
@@ -48,6 +54,9 @@ async def follow(
         is_first = False
         if not batch:
             batch = await log.read(run_id, after_seq, wait_s=idle_s, limit=max_batch)
+            if hold_s > 0 and max_batch > 1 and len(batch) == 1 and isinstance(batch[0][1], Start):
+                batch += await log.read(run_id, batch[0][0], wait_s=hold_s, limit=max_batch - 1)
+            hold_s = 0.0  # only ever the first batch
         if batch:
             yield batch
             after_seq = batch[-1][0]

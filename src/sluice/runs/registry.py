@@ -139,10 +139,17 @@ class RunRegistry:
         idle_s: float = 15.0,
         max_batch: int = 512,
         coalesce: bool = False,
+        hold_start_s: float = 0.0,
     ) -> AsyncGenerator[list[LogEntry], None]:
         """``sluice.runs.follow.follow`` on this registry's log; close it (``aclosing``)."""
         return follow(
-            self.log, run_id, after_seq, idle_s=idle_s, max_batch=max_batch, coalesce=coalesce
+            self.log,
+            run_id,
+            after_seq,
+            idle_s=idle_s,
+            max_batch=max_batch,
+            coalesce=coalesce,
+            hold_start_s=hold_start_s,
         )
 
     async def _exists(self, run_id: str) -> bool:

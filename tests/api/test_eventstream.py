@@ -1,0 +1,99 @@
+"""An event stream's writes: headers with the first item, the first token with the start
+event when it comes within ``hold_start_s``, the end of the body in the last write.
+
+The app is called as ASGI with a recording ``send``: each message is one socket write in
+uvicorn, so the messages are what the client's socket sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi import FastAPI
+
+from tests.api.test_slow_consumer import delta, running
+from tests.integrations.upstream import Step, Upstream
+
+pytestmark = pytest.mark.anyio
+
+SCOPE = {
+    "type": "http",
+    "asgi": {"version": "3.0", "spec_version": "2.3"},
+    "http_version": "1.1",
+    "method": "POST",
+    "scheme": "http",
+    "path": "/api/v1/prediction/relay",
+    "raw_path": b"/api/v1/prediction/relay",
+    "query_string": b"",
+    "root_path": "",
+    "headers": [(b"content-type", b"application/json")],
+    "client": ("127.0.0.1", 1),
+    "server": ("127.0.0.1", 80),
+}
+
+
+class Recorder:
+    """An ASGI client that records every message the response sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[MutableMapping[str, Any]] = []
+        self.first_body = asyncio.Event()
+        self._has_sent_body = False
+        self._gone = asyncio.Event()
+
+    async def receive(self) -> dict[str, Any]:
+        if not self._has_sent_body:
+            self._has_sent_body = True
+            body = orjson.dumps({"question": "q", "streaming": True})
+            return {"type": "http.request", "body": body, "more_body": False}
+        await self._gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: MutableMapping[str, Any]) -> None:
+        self.messages.append(message)
+        if message["type"] == "http.response.body":
+            self.first_body.set()
+
+
+async def post(app: FastAPI, recorder: Recorder) -> None:
+    async with asyncio.timeout(5):
+        await app(SCOPE, recorder.receive, recorder.send)
+
+
+async def test_a_quick_first_token_leaves_with_the_headers_and_the_end_with_the_last_events(
+    tmp_path: Path, upstream: Upstream
+):
+    upstream.reply([delta("Hello"), delta(" there"), b"data: [DONE]\n\n"])
+    async with running(tmp_path, upstream, hold_start_s=10) as app:
+        recorder = Recorder()
+        await post(app, recorder)
+    kinds = [message["type"] for message in recorder.messages]
+    assert kinds[0] == "http.response.start"
+    assert set(kinds[1:]) == {"http.response.body"}
+    first = recorder.messages[1]["body"]
+    assert first.startswith(b": stream open\n\n")
+    assert b'"event":"start"' in first
+    assert b'"data":"Hello"' in first
+    last = recorder.messages[-1]
+    assert last["more_body"] is False
+    assert b'"event":"end"' in last["body"]
+    assert all(message.get("more_body", True) for message in recorder.messages[:-1])
+
+
+async def test_a_slow_first_token_lets_the_start_go_first(tmp_path: Path, upstream: Upstream):
+    recorder = Recorder()
+    steps: list[Step] = [recorder.first_body, delta("Late"), b"data: [DONE]\n\n"]
+    upstream.reply(steps)
+    async with running(tmp_path, upstream, hold_start_s=0.01) as app:
+        await post(app, recorder)
+    assert recorder.messages[0]["type"] == "http.response.start"
+    first = recorder.messages[1]["body"]
+    assert b'"event":"start"' in first
+    assert b'"event":"token"' not in first
+    body = b"".join(message["body"] for message in recorder.messages[1:])
+    assert b'"data":"Late"' in body
