@@ -1,4 +1,4 @@
-"""The server: a FastAPI app on uvicorn, with socket.io mounted beside it.
+"""The server: a FastAPI app on uvicorn, with socket.io beside it (loaded on first use).
 
 ``create_app(settings)`` builds it; its lifespan opens the database (and migrates it),
 the shared upstream session and the run registry, and closes them in reverse.
@@ -10,9 +10,8 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
-import socketio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
@@ -24,6 +23,7 @@ from sluice.api.fastlane import FastLane
 from sluice.api.limits import BodyLimitMiddleware
 from sluice.api.routes import admin, chat, flowise, models, runs, web
 from sluice.api.settings import Settings
+from sluice.api.sockets import SocketIO
 from sluice.api.state import ServerState
 from sluice.api.turns import Turns
 from sluice.flows.definitions import Definitions, load_definitions
@@ -45,16 +45,7 @@ def build_app(settings: Settings) -> tuple[ASGIApp, FastAPI]:
     """The ASGI app to serve and the FastAPI app inside it (whose ``state.sluice`` holds
     the running server's state once its lifespan has started)."""
     definitions = load_definitions([settings.flows]) if settings.flows else Definitions()
-    sio = socketio.AsyncServer(
-        async_mode="asgi", cors_allowed_origins=list(settings.cors_origins) or []
-    )
-
-    async def join(sid: str, data: Any) -> None:
-        chat_id = data.get("chatId") if isinstance(data, dict) else data
-        if isinstance(chat_id, str) and chat_id:
-            await sio.enter_room(sid, chat_id)
-
-    sio.on("join", join)
+    sockets: SocketIO  # in front of the app; made below, once the app is
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,7 +62,7 @@ def build_app(settings: Settings) -> tuple[ASGIApp, FastAPI]:
                 )
 
                 async def notify(chat_id: str, message: dict[str, Any]) -> None:
-                    await sio.emit("message", message, room=chat_id)
+                    await sockets.emit("message", message, room=chat_id)
 
                 turns = Turns(db, services, notify)
                 log = MemoryRunLog(retention_s=settings.run_retention_s)
@@ -79,7 +70,7 @@ def build_app(settings: Settings) -> tuple[ASGIApp, FastAPI]:
                     turns.registry = registry
                     catalog = Catalog(definitions, db, has_model=default_model is not None)
                     app.state.sluice = ServerState(
-                        settings, db, catalog, services, turns, registry, sio=sio
+                        settings, db, catalog, services, turns, registry, sockets=sockets
                     )
                     logger.info("sluice %s serving (database %s)", __version__, db.url)
                     # What lives from start to stop (modules, routes, definitions) leaves
@@ -119,4 +110,5 @@ def build_app(settings: Settings) -> tuple[ASGIApp, FastAPI]:
     lane = FastLane(
         app, max_body_bytes=settings.max_body_bytes, has_cors=bool(settings.cors_origins)
     )
-    return cast(ASGIApp, socketio.ASGIApp(sio, other_asgi_app=lane)), app
+    sockets = SocketIO(lane, cors_origins=list(settings.cors_origins))
+    return sockets, app

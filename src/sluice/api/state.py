@@ -7,11 +7,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import socketio
 from starlette.requests import HTTPConnection
 
 from sluice.api.catalog import Catalog
 from sluice.api.settings import Settings
+from sluice.api.sockets import SocketIO
 from sluice.api.turns import Turns
 from sluice.flows.state import FlowServices
 from sluice.runs import LogEntry, RunRegistry
@@ -31,7 +31,7 @@ class ServerState:
     services: FlowServices
     turns: Turns
     runs: RunRegistry
-    sio: socketio.AsyncServer | None = None
+    sockets: SocketIO | None = None
     renderers: OrderedDict[str, Renderer] = field(default_factory=OrderedDict)
     background: set[asyncio.Task[object]] = field(default_factory=set)
 
@@ -49,8 +49,8 @@ class ServerState:
 
     async def join_chat_room(self, sid: str, chat_id: str) -> None:
         """Let a socket.io client (Flowise's ``socketIOClientId``) hear this chat's messages."""
-        if self.sio is not None:
-            await self.sio.enter_room(sid, chat_id)
+        if self.sockets is not None:
+            await self.sockets.enter_room(sid, chat_id)
 
     def spawn(self, task: asyncio.Task[object]) -> None:
         """Keep a background task referenced until it ends (abort on disconnect…)."""
