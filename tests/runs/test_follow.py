@@ -137,7 +137,7 @@ def test_coalesce_keeps_the_text_and_the_other_events(events: list[Token | Statu
 async def until_awaited(log: MemoryRunLog, run_id: str) -> None:
     """Let the loop run until a reader waits on ``run_id`` (bounded)."""
     for _ in range(100):
-        if log._get(run_id).is_awaited:
+        if log._get(run_id).waiters:
             return
         await asyncio.sleep(0)
     raise AssertionError("expected a reader waiting on the run, got none")

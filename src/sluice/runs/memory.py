@@ -1,4 +1,5 @@
-"""The in-memory run log: one list of events per run, woken readers, retention by a clock.
+"""The in-memory run log: one list of events per run, woken readers (``waiters.py``),
+retention by a clock.
 
 A run closed for ``compact_after_s`` is compacted (``compact.py``): its tokens are kept as
 one text per stretch, read back as one token each.
@@ -9,7 +10,6 @@ backend, which implements the same ``RunLog`` protocol.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -17,26 +17,17 @@ from collections.abc import Callable, Sequence
 from sluice.events import Event
 from sluice.runs.compact import CompactRun
 from sluice.runs.log import LogEntry, RunNotFoundError
+from sluice.runs.waiters import Expiry, Waiters, wait
 
 
 class _Run:
-    __slots__ = ("changed", "closed_at", "compact", "events", "is_awaited")
+    __slots__ = ("closed_at", "compact", "events", "waiters")
 
     def __init__(self) -> None:
         self.events: list[Event] = []
         self.compact: CompactRun | None = None
-        self.changed = asyncio.Event()
-        self.is_awaited = False
+        self.waiters = Waiters()
         self.closed_at: float | None = None
-
-    def wake(self) -> None:
-        # Readers wait on the event they saw; a fresh one for the next wait avoids a
-        # clear() racing a reader that has not run yet. Appends nobody waits for (most,
-        # when events come one by one) skip it.
-        if self.is_awaited:
-            self.is_awaited = False
-            self.changed.set()
-            self.changed = asyncio.Event()
 
 
 class MemoryRunLog:
@@ -62,6 +53,7 @@ class MemoryRunLog:
         self._runs: dict[str, _Run] = {}
         self._closed: dict[str, float] = {}  # run id -> closed at, oldest first
         self._to_compact: deque[tuple[float, str]] = deque()
+        self._expiry = Expiry()
 
     def __len__(self) -> int:
         """The number of runs held, open or within retention."""
@@ -76,7 +68,8 @@ class MemoryRunLog:
             raise RuntimeError(f"expected an open run, got closed run {run_id!r}")
         if events:
             run.events.extend(events)
-            run.wake()
+            if run.waiters:
+                run.waiters.wake()
         return len(run.events)
 
     async def read(
@@ -88,12 +81,7 @@ class MemoryRunLog:
         if run.compact is not None:
             return run.compact.read(after_seq, limit)
         if after_seq >= len(run.events) and run.closed_at is None and wait_s > 0:
-            changed = run.changed
-            run.is_awaited = True
-            try:
-                async with asyncio.timeout(wait_s):
-                    await changed.wait()
-            except TimeoutError:
+            if not await wait(run.waiters, self._expiry, wait_s):
                 return []
         stop = len(run.events) if limit is None else min(len(run.events), after_seq + limit)
         return list(enumerate(run.events[after_seq:stop], after_seq + 1))
@@ -104,7 +92,7 @@ class MemoryRunLog:
             run.closed_at = self._clock()
             self._closed[run_id] = run.closed_at
             self._to_compact.append((run.closed_at, run_id))
-            run.wake()
+            run.waiters.wake()
 
     async def is_closed(self, run_id: str) -> bool:
         return self._get(run_id).closed_at is not None
