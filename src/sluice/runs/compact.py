@@ -30,16 +30,17 @@ class CompactRun:
 
     __slots__ = ("_firsts", "_items", "count")
 
-    def __init__(self, events: list[Event]) -> None:
+    def __init__(self, events: list[Event | str]) -> None:
+        """``events`` as the in-memory log keeps them: a token as its text."""
         self.count = len(events)
         self._items: list[Event | _Tokens] = []
         self._firsts: list[int] = []  # the sequence number of each item's first event
         texts: list[str] = []
         for seq, event in enumerate(events, 1):
-            if type(event) is Token:
+            if isinstance(event, str):
                 if not texts:
                     self._firsts.append(seq)
-                texts.append(event.text)
+                texts.append(event)
                 continue
             self._flush(texts)
             self._firsts.append(seq)

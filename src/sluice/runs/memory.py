@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from sluice.events import Event
+from sluice.events import Event, Token
 from sluice.runs.compact import CompactRun
 from sluice.runs.log import LogEntry, RunNotFoundError
 from sluice.runs.waiters import Expiry, Waiters, wait
@@ -24,7 +24,9 @@ class _Run:
     __slots__ = ("closed_at", "compact", "events", "waiters")
 
     def __init__(self) -> None:
-        self.events: list[Event] = []
+        # A token is kept as its text (a Token object is 40 bytes more per token, most of
+        # a long run's memory beside the text): ``read`` gives Token objects back.
+        self.events: list[Event | str] = []
         self.compact: CompactRun | None = None
         self.waiters = Waiters()
         self.closed_at: float | None = None
@@ -67,7 +69,7 @@ class MemoryRunLog:
         if run.closed_at is not None:
             raise RuntimeError(f"expected an open run, got closed run {run_id!r}")
         if events:
-            run.events.extend(events)
+            run.events.extend([event.text if type(event) is Token else event for event in events])
             if run.waiters:
                 run.waiters.wake()
         return len(run.events)
@@ -84,7 +86,10 @@ class MemoryRunLog:
             if not await wait(run.waiters, self._expiry, wait_s):
                 return []
         stop = len(run.events) if limit is None else min(len(run.events), after_seq + limit)
-        return list(enumerate(run.events[after_seq:stop], after_seq + 1))
+        return [
+            (seq, Token(event) if isinstance(event, str) else event)
+            for seq, event in enumerate(run.events[after_seq:stop], after_seq + 1)
+        ]
 
     async def close(self, run_id: str) -> None:
         run = self._get(run_id)
