@@ -428,3 +428,18 @@ async def test_connection_returns_to_the_pool_after_a_full_read(upstream, sessio
     connector = session.connector
     assert isinstance(connector, aiohttp.TCPConnector)
     assert sum(len(c) for c in connector._conns.values()) == 1
+
+
+async def test_a_cookie_one_upstream_response_sets_never_rides_on_the_next_request(
+    upstream: Upstream, session
+):
+    upstream.reply([delta("for alice"), DONE], headers={"Set-Cookie": "sid=alice; Path=/"})
+    upstream.reply([delta("for bob"), DONE])
+    host = upstream.url.replace("127.0.0.1", "localhost")  # a jar keeps no cookie of an IP
+    integration = make_integration(f"{host}/v1/chat", stream=SSE)
+    async with asyncio.timeout(5):
+        for _ in range(2):
+            async with stream_integration(integration, CONTEXT, session=session) as run:
+                async for _piece in run:
+                    pass
+    assert [request.headers.get("Cookie") for request in upstream.requests] == [None, None]

@@ -36,6 +36,7 @@ class Reply:
     status: int = 200
     content_type: str | None = "text/event-stream"
     before_headers: asyncio.Event | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,11 @@ class Upstream:
         status: int = 200,
         content_type: str | None = "text/event-stream",
         before_headers: asyncio.Event | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        self._replies.append(Reply(list(steps), status, content_type, before_headers))
+        self._replies.append(
+            Reply(list(steps), status, content_type, before_headers, dict(headers or {}))
+        )
 
     async def start(self) -> None:
         app = web.Application()
@@ -113,6 +117,7 @@ class Upstream:
         response = web.StreamResponse(status=reply.status)
         if reply.content_type is not None:
             response.headers["Content-Type"] = reply.content_type
+        response.headers.update(reply.headers)
         await response.prepare(request)
         for step in reply.steps:
             if isinstance(step, asyncio.Event):
