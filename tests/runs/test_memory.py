@@ -193,3 +193,20 @@ async def test_a_run_is_compacted_only_after_compact_after_s():
     clock.now += 9
     await log.append("next", [Start("next")])
     assert await log.read("r", 0, wait_s=0) == [(1, Token("a")), (2, Token("b"))]
+
+
+async def test_a_compacted_run_keeps_its_text_once_when_the_final_says_it():
+    clock = FakeClock()
+    log = MemoryRunLog(compact_after_s=10, clock=clock)
+    await log.append("r", [Start("r"), Token("Hel"), Token("lo")])
+    await log.append("r", [Final("".join(["Hel", "lo"])), End()])
+    await log.close("r")
+    clock.now += 11
+    await log.append("next", [Start("next")])
+    entries = await log.read("r", 0, wait_s=0)
+    assert entries == [(1, Start("r")), (3, Token("Hello")), (4, Final("Hello")), (5, End())]
+    compact = log._runs["r"].compact
+    assert compact is not None
+    stretch, final = compact._items[1], compact._items[2]
+    assert isinstance(final, Final)
+    assert stretch.text is final.text  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from sluice.events import Event, Token
+from sluice.events import Event, Final, Token
 from sluice.runs.log import LogEntry
 
 
@@ -46,6 +46,18 @@ class CompactRun:
             self._firsts.append(seq)
             self._items.append(event)
         self._flush(texts)
+        self._share_final_text()
+
+    def _share_final_text(self) -> None:
+        """When the tokens are one stretch saying what the ``Final`` says (the usual run),
+        keep the text once: the stretch reads the ``Final``'s string."""
+        stretches = [i for i, item in enumerate(self._items) if isinstance(item, _Tokens)]
+        finals = [item for item in self._items if isinstance(item, Final)]
+        if len(stretches) == 1 and finals:
+            stretch = self._items[stretches[0]]
+            assert isinstance(stretch, _Tokens)
+            if finals[-1].text == stretch.text:
+                self._items[stretches[0]] = _Tokens(finals[-1].text, stretch.ends)
 
     def _flush(self, texts: list[str]) -> None:
         if texts:
