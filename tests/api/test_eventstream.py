@@ -97,3 +97,29 @@ async def test_a_slow_first_token_lets_the_start_go_first(tmp_path: Path, upstre
     assert b'"event":"token"' not in first
     body = b"".join(message["body"] for message in recorder.messages[1:])
     assert b'"data":"Late"' in body
+
+
+async def test_resuming_an_ended_run_is_one_write_that_ends_the_body(
+    tmp_path: Path, upstream: Upstream
+):
+    upstream.reply([delta("All"), delta(" done."), b"data: [DONE]\n\n"])
+    async with running(tmp_path, upstream) as app:
+        first = Recorder()
+        await post(app, first)
+        run_id = dict(first.messages[0]["headers"])[b"x-run-id"].decode()
+        resume = Recorder()
+        scope = {
+            **SCOPE,
+            "method": "GET",
+            "path": f"/api/v1/runs/{run_id}/events",
+            "raw_path": f"/api/v1/runs/{run_id}/events".encode(),
+            "headers": [(b"last-event-id", b"1")],
+        }
+        async with asyncio.timeout(5):
+            await app(scope, resume.receive, resume.send)
+    start, body = resume.messages
+    assert (start["type"], start["status"]) == ("http.response.start", 200)
+    assert body["more_body"] is False
+    assert body["body"].startswith(b": stream open\n\n")
+    assert b'"data":"All"' in body["body"]
+    assert b'"event":"end"' in body["body"]

@@ -69,17 +69,17 @@ class EventStreamResponse(Response):
             # Headers go out with the first item, back to back (uvicorn writes them at once
             # when told), and the opening comment in it; the last item carries the end of
             # the body (``Last``): each a write less per stream.
-            first: list[bytes] | None = [OPENING]
-            more_body = True
+            is_first, more_body = True, True
             async for data in self.stream:
-                if first is not None:
-                    await send(self._start)
-                    data, first = first[0] + data, None
                 more_body = type(data) is not Last
+                if is_first:
+                    is_first = False
+                    await send(self._start)
+                    data = OPENING + data
                 await send({"type": "http.response.body", "body": data, "more_body": more_body})
-            if first is not None:
+            if is_first:
                 await send(self._start)
-                await send({"type": "http.response.body", "body": first[0], "more_body": True})
+                await send({"type": "http.response.body", "body": OPENING, "more_body": True})
             if more_body:
                 await send(_LAST)
         except asyncio.CancelledError:
