@@ -65,3 +65,21 @@ async def test_a_cancelled_wait_does_not_disturb_the_others():
             await gone
         run.wake()
         assert await staying is True
+
+
+def test_long_waits_still_expire_on_a_second_event_loop(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(waiters, "COARSE_S", 0.02)
+    monkeypatch.setattr(waiters, "TICK_S", 0.01)
+    run, expiry = Waiters(), Expiry()
+
+    async def one_wait_then_leave() -> bool:
+        async with asyncio.timeout(2):
+            ended = await wait(run, expiry, 0.03)
+            # leave while another wait is pending, as a server stopping would
+            left = asyncio.create_task(wait(run, expiry, 10))
+            await asyncio.sleep(0)
+            left.cancel()
+            return ended
+
+    assert asyncio.run(one_wait_then_leave()) is False  # timed out on the first loop
+    assert asyncio.run(one_wait_then_leave()) is False  # and on the next one

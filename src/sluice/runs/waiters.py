@@ -48,16 +48,19 @@ class Waiters:
 class Expiry:
     """Ends long waits with False once their deadline passes, checking every ``TICK_S``."""
 
-    __slots__ = ("_deadlines", "_handle")
+    __slots__ = ("_deadlines", "_handle", "_loop")
 
     def __init__(self) -> None:
         self._deadlines: dict[asyncio.Future[bool], float] = {}
         self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def add(self, future: asyncio.Future[bool], deadline: float) -> None:
         self._deadlines[future] = deadline
-        if self._handle is None:
-            self._handle = future.get_loop().call_later(TICK_S, self._tick, future.get_loop())
+        loop = future.get_loop()
+        if self._handle is None or self._loop is not loop:  # none yet, or a loop gone
+            self._loop = loop
+            self._handle = loop.call_later(TICK_S, self._tick, loop)
 
     def discard(self, future: asyncio.Future[bool]) -> None:
         self._deadlines.pop(future, None)
