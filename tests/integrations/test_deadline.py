@@ -92,3 +92,44 @@ async def test_a_cancel_from_outside_stays_a_cancel():
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_deadline_moved_earlier_cuts_at_the_new_time():
+    loop = asyncio.get_running_loop()
+    deadline = ReadDeadline(loop.time() + 10)  # the wait for a first chunk: long
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    queue.put_nowait(1)
+    never = asyncio.Event()
+    try:
+        assert await deadline.read(queue.get) == 1  # its timer is armed for +10 s
+        deadline.when = loop.time() + 0.03  # then a gap, much shorter
+        started = loop.time()
+        reading = asyncio.create_task(deadline.read(never.wait))
+        await asyncio.wait({reading}, timeout=2)
+        assert reading.done()
+        assert isinstance(reading.exception(), TimeoutError)
+        assert loop.time() - started < 1
+    finally:
+        deadline.close()
+
+
+async def test_each_read_may_come_from_a_task_of_its_own():
+    loop = asyncio.get_running_loop()
+
+    async def make() -> ReadDeadline:
+        return ReadDeadline(loop.time() + 0.05)
+
+    deadline = await asyncio.create_task(make())  # made in a task that has ended since
+    never = asyncio.Event()
+    try:
+        given_up = asyncio.create_task(deadline.read(never.wait))
+        await asyncio.sleep(0)
+        given_up.cancel()  # the reader gave this read up: a cancel, not a timeout
+        await asyncio.wait({given_up}, timeout=2)
+        assert given_up.cancelled()
+        reading = asyncio.create_task(deadline.read(never.wait))
+        await asyncio.wait({reading}, timeout=2)
+        assert reading.done()
+        assert isinstance(reading.exception(), TimeoutError)
+    finally:
+        deadline.close()
