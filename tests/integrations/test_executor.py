@@ -252,6 +252,33 @@ async def test_stall_mid_stream_is_a_gap_timeout_that_keeps_what_was_said(upstre
     assert (run.result.text, len(run.result.chunks)) == ("Hi", 1)
 
 
+async def test_a_stall_is_a_gap_timeout_with_time_held_buffering_too(upstream, session):
+    upstream.reply([delta("Hi there"), asyncio.Event()])  # read from a task per read
+    stream = {**SSE, "buffering": "words", "max_hold": {"ms": 50}}
+    timeouts = {**TINY, "total_s": 60}  # only the gap can end it
+    integration = make_integration(upstream.url, stream=stream, timeouts=timeouts)
+    said: list[str] = []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(5), stream_integration(integration, CONTEXT, session=session) as run:
+        with pytest.raises(UpstreamTimeoutError) as caught:
+            await read_into(run, said)
+    assert caught.value.phase == "gap"
+    assert loop.time() - started < 2  # the 0.2 s gap, not the test's own 5 s guard
+    assert "".join(said) == "Hi there"
+
+
+async def test_a_gap_shorter_than_the_first_chunk_wait_is_kept(upstream, session):
+    upstream.reply([delta("Hi"), asyncio.Event()])
+    timeouts = {"connect_s": 1, "first_chunk_s": 30, "gap_s": 0.2, "total_s": 60}
+    integration = make_integration(upstream.url, stream=SSE, timeouts=timeouts)
+    said: list[str] = []
+    async with asyncio.timeout(5), stream_integration(integration, CONTEXT, session=session) as run:
+        with pytest.raises(UpstreamTimeoutError) as caught:
+            await read_into(run, said)
+    assert (caught.value.phase, caught.value.timeout_s) == ("gap", 0.2)
+
+
 async def test_timeout_s_is_the_total_deadline(upstream, session):
     upstream.reply([delta("Hi"), asyncio.Event()])
     integration = make_integration(
