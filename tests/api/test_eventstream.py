@@ -42,6 +42,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.messages: list[MutableMapping[str, Any]] = []
+        self.started = asyncio.Event()
         self.first_body = asyncio.Event()
         self._has_sent_body = False
         self._gone = asyncio.Event()
@@ -56,6 +57,8 @@ class Recorder:
 
     async def send(self, message: MutableMapping[str, Any]) -> None:
         self.messages.append(message)
+        if message["type"] == "http.response.start":
+            self.started.set()
         if message["type"] == "http.response.body":
             self.first_body.set()
 
@@ -123,3 +126,24 @@ async def test_resuming_an_ended_run_is_one_write_that_ends_the_body(
     assert body["body"].startswith(b": stream open\n\n")
     assert b'"data":"All"' in body["body"]
     assert b'"event":"end"' in body["body"]
+
+
+async def test_resuming_a_quiet_run_answers_its_headers_at_once(tmp_path: Path, upstream: Upstream):
+    first = Recorder()
+    more = asyncio.Event()
+    upstream.reply([delta("One"), more, delta(" two"), b"data: [DONE]\n\n"])
+    async with running(tmp_path, upstream) as app, asyncio.timeout(5):
+        posting = asyncio.create_task(post(app, first))
+        await first.first_body.wait()  # "One" is out; the upstream is quiet now
+        run_id = dict(first.messages[0]["headers"])[b"x-run-id"].decode()
+        resume = Recorder()
+        path = f"/api/v1/runs/{run_id}/events"
+        scope = {**SCOPE, "method": "GET", "path": path, "raw_path": path.encode()}
+        scope["headers"] = [(b"last-event-id", b"2")]
+        resuming = asyncio.create_task(app(scope, resume.receive, resume.send))
+        await asyncio.wait_for(resume.started.wait(), 1)  # not after keepalive_s (15 s)
+        more.set()
+        await posting
+        await resuming
+    body = b"".join(message.get("body", b"") for message in resume.messages)
+    assert b'"data":" two"' in body

@@ -1,15 +1,17 @@
 """A ``text/event-stream`` response that starts at once and is never buffered on the way.
 
-Headers and a first comment line leave with the body's first item (the follower sends
-it at once, or with the first token when that comes within ``Settings.hold_start_s``), with
-``Cache-Control: no-cache`` and ``X-Accel-Buffering: no`` so no proxy holds the stream
-back. Keep-alive comments come from the follower (an empty batch after ``keepalive_s``).
+Headers leave at once, with ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no``
+so no proxy holds the stream back. A new run's stream (``headers_with_first``) holds them
+for its first item instead, which its follower gives at once or, when the first token
+comes within ``Settings.hold_start_s``, with that token: the client is woken once for
+both. Keep-alive comments come from the follower (an empty batch after ``keepalive_s``).
 
 Each item of the body is one ASGI send (one socket write); the opening comment goes with
-the first. When the client disconnects,
-the iteration is cancelled and the body closed (its ``finally`` runs). This is plain
-asyncio: a task waits on ``receive()`` for ``http.disconnect`` and cancels the writer,
-where Starlette's ``StreamingResponse`` opens an anyio task group per response.
+the first, and an item of type ``Last`` ends the chunked body in the same write. When the
+client disconnects, the iteration is cancelled and the body closed (its ``finally``
+runs). This is plain asyncio: a task waits on ``receive()`` for ``http.disconnect`` and
+cancels the writer, where Starlette's ``StreamingResponse`` opens an anyio task group per
+response.
 """
 
 from __future__ import annotations
@@ -45,9 +47,16 @@ class EventStreamResponse(Response):
     media_type = "text/event-stream"
 
     def __init__(
-        self, body: AsyncIterator[bytes], *, headers: Mapping[str, str] | None = None
+        self,
+        body: AsyncIterator[bytes],
+        *,
+        headers: Mapping[str, str] | None = None,
+        headers_with_first: bool = False,
     ) -> None:
         self.stream = body
+        self.headers_with_first = headers_with_first
+        """Hold the headers until the first item (only for a body whose first item comes
+        soon: a new run's follower gives it within ``hold_start_s``)."""
         self.status_code = 200
         self.background: BackgroundTask | None = None
         extra = [
@@ -70,15 +79,19 @@ class EventStreamResponse(Response):
             # when told), and the opening comment in it; the last item carries the end of
             # the body (``Last``): each a write less per stream.
             is_first, more_body = True, True
+            if not self.headers_with_first:
+                await send(self._start)
             async for data in self.stream:
                 more_body = type(data) is not Last
                 if is_first:
                     is_first = False
-                    await send(self._start)
+                    if self.headers_with_first:
+                        await send(self._start)
                     data = OPENING + data
                 await send({"type": "http.response.body", "body": data, "more_body": more_body})
             if is_first:
-                await send(self._start)
+                if self.headers_with_first:
+                    await send(self._start)
                 await send({"type": "http.response.body", "body": OPENING, "more_body": True})
             if more_body:
                 await send(_LAST)
@@ -104,7 +117,10 @@ class EventStreamResponse(Response):
 
 
 def event_stream_response(
-    body: AsyncIterator[bytes], *, headers: Mapping[str, str] | None = None
+    body: AsyncIterator[bytes],
+    *,
+    headers: Mapping[str, str] | None = None,
+    headers_with_first: bool = False,
 ) -> EventStreamResponse:
     """Stream ``body`` (each item one rendered write) after an opening comment."""
-    return EventStreamResponse(body, headers=headers)
+    return EventStreamResponse(body, headers=headers, headers_with_first=headers_with_first)

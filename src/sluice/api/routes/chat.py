@@ -97,4 +97,6 @@ async def chat_turn(
         return render_chat_sse(batch, context, include_tokens=include_tokens)
 
     state.remember_renderer(turn.run_id, render)
-    return event_stream_response(stream_run(state, turn.run_id, render), headers=headers)
+    return event_stream_response(
+        stream_run(state, turn.run_id, render), headers=headers, headers_with_first=True
+    )

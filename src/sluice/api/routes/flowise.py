@@ -131,7 +131,7 @@ async def prediction(
 
     state.remember_renderer(turn.run_id, render)
     stream = stream_run(state, turn.run_id, render, stop_on_disconnect=flow.stop_on_disconnect)
-    return event_stream_response(stream, headers=headers)
+    return event_stream_response(stream, headers=headers, headers_with_first=True)
 
 
 @router.put("/chatmessage/abort/{flow_id}/{chat_id}")
