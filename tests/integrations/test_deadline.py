@@ -120,10 +120,15 @@ async def test_each_read_may_come_from_a_task_of_its_own():
         return ReadDeadline(loop.time() + 0.05)
 
     deadline = await asyncio.create_task(make())  # made in a task that has ended since
-    never = asyncio.Event()
+    never, reading_started = asyncio.Event(), asyncio.Event()
+
+    async def read_until_given_up() -> None:
+        reading_started.set()
+        await never.wait()
+
     try:
-        given_up = asyncio.create_task(deadline.read(never.wait))
-        await asyncio.sleep(0)
+        given_up = asyncio.create_task(deadline.read(read_until_given_up))
+        await reading_started.wait()
         given_up.cancel()  # the reader gave this read up: a cancel, not a timeout
         await asyncio.wait({given_up}, timeout=2)
         assert given_up.cancelled()
