@@ -16,25 +16,10 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from tests.api.test_slow_consumer import delta, running
+from tests.api.test_slow_consumer import PREDICTION_SCOPE, delta, running
 from tests.integrations.upstream import Step, Upstream
 
 pytestmark = pytest.mark.anyio
-
-SCOPE = {
-    "type": "http",
-    "asgi": {"version": "3.0", "spec_version": "2.3"},
-    "http_version": "1.1",
-    "method": "POST",
-    "scheme": "http",
-    "path": "/api/v1/prediction/relay",
-    "raw_path": b"/api/v1/prediction/relay",
-    "query_string": b"",
-    "root_path": "",
-    "headers": [(b"content-type", b"application/json")],
-    "client": ("127.0.0.1", 1),
-    "server": ("127.0.0.1", 80),
-}
 
 
 class Recorder:
@@ -65,7 +50,7 @@ class Recorder:
 
 async def post(app: FastAPI, recorder: Recorder) -> None:
     async with asyncio.timeout(5):
-        await app(SCOPE, recorder.receive, recorder.send)
+        await app(PREDICTION_SCOPE, recorder.receive, recorder.send)
 
 
 async def test_a_quick_first_token_leaves_with_the_headers_and_the_end_with_the_last_events(
@@ -112,7 +97,7 @@ async def test_resuming_an_ended_run_is_one_write_that_ends_the_body(
         run_id = dict(first.messages[0]["headers"])[b"x-run-id"].decode()
         resume = Recorder()
         scope = {
-            **SCOPE,
+            **PREDICTION_SCOPE,
             "method": "GET",
             "path": f"/api/v1/runs/{run_id}/events",
             "raw_path": f"/api/v1/runs/{run_id}/events".encode(),
@@ -138,7 +123,7 @@ async def test_resuming_a_quiet_run_answers_its_headers_at_once(tmp_path: Path, 
         run_id = dict(first.messages[0]["headers"])[b"x-run-id"].decode()
         resume = Recorder()
         path = f"/api/v1/runs/{run_id}/events"
-        scope = {**SCOPE, "method": "GET", "path": path, "raw_path": path.encode()}
+        scope = {**PREDICTION_SCOPE, "method": "GET", "path": path, "raw_path": path.encode()}
         scope["headers"] = [(b"last-event-id", b"2")]
         resuming = asyncio.create_task(app(scope, resume.receive, resume.send))
         await asyncio.wait_for(resume.started.wait(), 1)  # not after keepalive_s (15 s)

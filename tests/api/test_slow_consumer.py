@@ -31,6 +31,22 @@ pytestmark = pytest.mark.anyio
 TOKENS = [f" t{i}" for i in range(400)]
 MAX_BATCH = 32
 
+PREDICTION_SCOPE = {
+    "type": "http",
+    "asgi": {"version": "3.0", "spec_version": "2.3"},
+    "http_version": "1.1",
+    "method": "POST",
+    "scheme": "http",
+    "path": "/api/v1/prediction/relay",
+    "raw_path": b"/api/v1/prediction/relay",
+    "query_string": b"",
+    "root_path": "",
+    "headers": [(b"content-type", b"application/json")],
+    "client": ("127.0.0.1", 1),
+    "server": ("127.0.0.1", 80),
+}
+"""An ASGI scope of ``POST /api/v1/prediction/relay`` as uvicorn gives it."""
+
 FLOWS = """\
 kind: integration
 id: relay
@@ -107,24 +123,10 @@ async def read_slowly(
     steps: list[Step] = [delta(TOKENS[0]), first_token_read]
     upstream.reply([*steps, *(delta(token) for token in TOKENS[1:]), b"data: [DONE]\n\n"])
     reader = SlowReader(first_token_read, pauses=pauses)
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/api/v1/prediction/relay",
-        "raw_path": b"/api/v1/prediction/relay",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
     state: ServerState = app.state.sluice
     log = state.runs.log
     async with asyncio.timeout(5):
-        request = asyncio.create_task(app(scope, reader.receive, reader.send))
+        request = asyncio.create_task(app(PREDICTION_SCOPE, reader.receive, reader.send))
         await first_token_read.wait()
         seen = 0
         while not await log.is_closed(reader.run_id):  # the whole run arrives meanwhile
