@@ -52,6 +52,11 @@ class _Run:
         self.task: asyncio.Task[None] | None = None
 
 
+_FRAMING = (Start, End)
+"""The producer's own framing events: the registry writes its own (built once, not per
+event: ``Start | End`` makes a new union each time it is evaluated)."""
+
+
 def _new_run_id() -> str:
     return str(uuid.uuid4())
 
@@ -191,7 +196,7 @@ class RunRegistry:
         is_first_token = True
         try:
             async for event in events:
-                if isinstance(event, Start | End):
+                if isinstance(event, _FRAMING):
                     continue
                 observe(event)
                 await append(run_id, (event,))
