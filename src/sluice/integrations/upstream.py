@@ -147,7 +147,9 @@ class UpstreamCall:
         headers = dict(request.headers)
         data = None
         if request.body is not None:
-            data = orjson.dumps(request.body)
+            # orjson's bytes keep the buffer they were written in (4 KiB at least), and
+            # aiohttp holds the body until the response ends: a copy holds what it says.
+            data = memoryview(orjson.dumps(request.body)).tobytes()
             if not any(name.lower() == "content-type" for name in headers):
                 headers["Content-Type"] = "application/json"
         deadline = min(self.started_at + self.timeouts.first_chunk_s, self._total_deadline)
