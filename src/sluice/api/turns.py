@@ -60,7 +60,10 @@ class Turn:
     model_id: str | None = None
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
-    opened: asyncio.Task[None] | None = None
+    is_open: bool = False
+    """Whether the turn's rows are written (``opening`` and ``open_timer`` are then None:
+    a finished task and a cancelled timer are not kept for the rest of the stream)."""
+    opening: asyncio.Task[None] | None = None
     open_timer: asyncio.TimerHandle | None = None
     checkpointed_at: float = 0.0
     checkpoint: asyncio.Task[None] | None = None
@@ -112,7 +115,7 @@ class Turns:
         run_input = RunInput(question, past, dict(vars or {}), turn.chat_id)
         self._turns[turn.run_id] = turn
         turn.open_timer = asyncio.get_running_loop().call_later(
-            OPEN_WITHIN_S, self._ensure_open, turn
+            OPEN_WITHIN_S, self._start_opening, turn
         )
         await self.registry.start(lambda: self._produce(turn, run_input), run_id=turn.run_id)
         # Let the run send its upstream request before this request writes its client's
@@ -135,7 +138,7 @@ class Turns:
 
     def _checkpoint(self, turn: Turn, now: float) -> None:
         """Save the text said so far beside the stream, so a crash keeps it (one at a time)."""
-        if turn.checkpoint is not None and not turn.checkpoint.done():
+        if turn.checkpoint is not None:
             return
         turn.checkpointed_at = now
         turn.checkpoint = asyncio.create_task(self._save_progress(turn))
@@ -144,23 +147,32 @@ class Turns:
         """The run's first token has been written to a client: store the turn now."""
         turn = self._turns.get(run_id)
         if turn is not None:
-            self._ensure_open(turn)
+            self._start_opening(turn)
 
-    def _ensure_open(self, turn: Turn) -> asyncio.Task[None]:
-        if turn.opened is None:
-            if turn.open_timer is not None:
-                turn.open_timer.cancel()
-            turn.opened = asyncio.create_task(self._open(turn))
-        return turn.opened
+    def _start_opening(self, turn: Turn) -> None:
+        if turn.open_timer is not None:
+            turn.open_timer.cancel()
+            turn.open_timer = None
+        if turn.opening is None and not turn.is_open:
+            turn.opening = asyncio.create_task(self._open(turn))
+
+    async def _wait_open(self, turn: Turn) -> None:
+        """Write the turn's rows now if nothing has yet, and wait until they are written
+        (raises ``StoreError`` when writing them failed)."""
+        self._start_opening(turn)
+        if turn.opening is not None:
+            await turn.opening
 
     async def _save_progress(self, turn: Turn) -> None:
         assert self.registry is not None
         try:
-            await self._ensure_open(turn)
+            await self._wait_open(turn)
             text = self.registry.text_so_far(turn.run_id)  # the log's, read when saved
             await self.db.messages.checkpoint_message(turn.message_id, text)
         except StoreError as exc:  # best effort: the final write still records the message
             logger.warning("run %s: saving the text so far failed: %s", turn.run_id, exc)
+        finally:
+            turn.checkpoint = None
 
     async def _open(self, turn: Turn) -> None:
         user_id = await self.db.messages.open_turn(
@@ -170,13 +182,14 @@ class Turns:
             flow_id=turn.flow.id,
             model_id=turn.model_id,
         )
+        turn.is_open, turn.opening = True, None  # a failed task stays: awaiting it raises
         await self._notify(turn.chat_id, user_id, "user", turn.question, "complete")
 
     async def on_finished(self, run_id: str, final: Final, error: Error | None) -> Sequence[Event]:
         turn = self._turns.pop(run_id, None)
         if turn is None:
             return ()
-        await self._ensure_open(turn)
+        await self._wait_open(turn)
         if turn.checkpoint is not None:
             await turn.checkpoint
         now = time.perf_counter()
