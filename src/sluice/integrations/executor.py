@@ -167,6 +167,8 @@ class IntegrationRun:
                             if held:
                                 yield held
                         raise
+                    finally:
+                        reader.close()
         except UpstreamError as exc:
             if self._call.error_body is not None:
                 self._chunks = [self._call.error_body]

@@ -152,6 +152,8 @@ class ChatStream:
                 if reader.error is None:
                     reader.fail(exc)  # nothing is held: this reader does not buffer
                 raise
+            finally:
+                reader.close()
         if reader.error is not None:
             raise reader.error
 

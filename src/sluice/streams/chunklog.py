@@ -24,21 +24,26 @@ from sluice.streams.types import JSONValue
 class ChunkLog(Sequence[JSONValue]):
     """A read-only sequence of chunk values, stored as their text."""
 
-    __slots__ = ("_raw", "_text_at", "append_json", "append_text", "extend_json")
+    __slots__ = ("_keep", "_raw", "_text_at", "append_json", "extend_json")
 
     def __init__(self, *, keep: bool = True) -> None:
         self._raw: list[str] = []
         self._text_at: set[int] = set()
+        self._keep = keep
         self.append_json: Callable[[str], None] = self._raw.append if keep else _drop
         """Keep a chunk whose value is the JSON text ``raw`` (a bound ``list.append``)."""
         self.extend_json: Callable[[Iterable[str]], None] = self._raw.extend if keep else _drop
         """Keep chunks whose values are these JSON texts (a bound ``list.extend``)."""
-        self.append_text: Callable[[str], None] = self._append_text if keep else _drop
-        """Keep a chunk whose value is the string ``text`` itself (not JSON)."""
 
-    def _append_text(self, text: str) -> None:
-        self._text_at.add(len(self._raw))
-        self._raw.append(text)
+    def append_text(self, text: str) -> None:
+        """Keep a chunk whose value is the string ``text`` itself (not JSON).
+
+        A method, not a bound method kept on the log like ``append_json``: that would be a
+        cycle (log, method, log) left for the collector.
+        """
+        if self._keep:
+            self._text_at.add(len(self._raw))
+            self._raw.append(text)
 
     def clear(self) -> None:
         """Forget every chunk held (a reader that has seen them and keeps none)."""

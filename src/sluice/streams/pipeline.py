@@ -26,6 +26,7 @@ from sluice.errors import (
 from sluice.streams.buffering import make_buffer
 from sluice.streams.chunklog import ChunkLog
 from sluice.streams.framing import JSON_STARTS, AutoFramer, Framer, make_framer_with
+from sluice.streams.lines import LineDecoder
 from sluice.streams.mapping import Mapping, RuleMapping, build_mapping
 from sluice.streams.rules import MappedFunction, ReadFunction
 from sluice.streams.sse import SSEDecoder
@@ -139,6 +140,16 @@ class StreamReader:
     def fail(self, error: UpstreamError) -> list[str]:
         """The body broke off (timeout, reset): keep what was mapped, release what is held."""
         return [] if self._is_closed else self._fail(error)
+
+    def close(self) -> None:
+        """Read no more: later reads are ignored; ``text``, ``chunks`` and ``state`` stay.
+
+        The framer calls back into this reader, so the two form a cycle that only the
+        collector's full pass would free (rare while serving): closing lets the reader go
+        the moment its run is done with it.
+        """
+        self._is_closed = True
+        self._framer, self._sse = LineDecoder(_ignore_chunk), None
 
     def _on_sse_event(self, data: str, event: str, id: str | None, retry_ms: int | None) -> str:
         """The SSE decoder's factory: parse, keep and map one event; return what it says.
@@ -286,6 +297,10 @@ class StreamReader:
         if self.settings.mapping == "whole":
             self._mapping = self._build_mapping(stream_type)
             self._map_fields = self._mapping.map_fields
+
+
+def _ignore_chunk(value: JSONValue, raw: str) -> str:
+    return ""
 
 
 def _not_json(raw: str, mapping: str) -> StreamError:
