@@ -128,12 +128,15 @@ async def read_slowly(
     async with asyncio.timeout(5):
         request = asyncio.create_task(app(PREDICTION_SCOPE, reader.receive, reader.send))
         await first_token_read.wait()
-        seen = 0
+        seen, said = 0, 0
         while not await log.is_closed(reader.run_id):  # the whole run arrives meanwhile
-            seen += len(await log.read(reader.run_id, seen, wait_s=1))
+            entries = await log.read(reader.run_id, seen, wait_s=1)
+            seen += len(entries)
+            said += sum(isinstance(e, Token) for _, e in entries)
+        # Counted here: once the reader has read it through, the run is compacted.
+        said += sum(isinstance(e, Token) for _, e in await log.read(reader.run_id, seen, wait_s=0))
         reader.resume()
         await request
-    said = sum(isinstance(e, Token) for _, e in await log.read(reader.run_id, 0, wait_s=0))
     return reader, said
 
 

@@ -28,10 +28,10 @@ async def collect(log: MemoryRunLog, after_seq: int) -> list[list[LogEntry]]:
 
 
 async def test_follow_from_any_position_yields_exactly_the_missing_events_once():
-    log = MemoryRunLog()
-    await log.append("r", RUN)
-    await log.close("r")
     for position in range(len(RUN) + 1):
+        log = MemoryRunLog()  # a fresh one: a run read to its end is compacted
+        await log.append("r", RUN)
+        await log.close("r")
         batches = await collect(log, position)
         entries = [entry for batch in batches for entry in batch]
         assert entries == list(enumerate(RUN, 1))[position:]

@@ -185,14 +185,40 @@ async def test_resuming_a_compacted_run_inside_a_stretch_misses_nothing():
     assert await log.read("r", 7, wait_s=0) == []
 
 
-async def test_a_run_is_compacted_only_after_compact_after_s():
+async def test_a_run_nobody_read_to_its_end_is_compacted_only_after_compact_after_s():
     clock = FakeClock()
     log = MemoryRunLog(compact_after_s=10, clock=clock)
-    await log.append("r", [Token("a"), Token("b")])
+    await log.append("r", [Token("a"), Token("b"), End()])
     await log.close("r")
     clock.now += 9
     await log.append("next", [Start("next")])
-    assert await log.read("r", 0, wait_s=0) == [(1, Token("a")), (2, Token("b"))]
+    assert await log.read("r", 0, wait_s=0, limit=2) == [(1, Token("a")), (2, Token("b"))]
+    assert await log.read("r", 0, wait_s=0) == [(1, Token("a")), (2, Token("b")), (3, End())]
+
+
+async def test_a_closed_run_a_follower_read_to_its_end_is_compacted_at_once():
+    log = MemoryRunLog(compact_after_s=600)
+    await log.append("r", [Start("r"), Token("Hel"), Token("lo")])
+    await log.read_to_end("r")  # still open: nothing changes
+    await log.append("r", [Token(" you"), Final("Hello you"), End()])
+    await log.close("r")
+    assert [e for _, e in await log.read("r", 0, wait_s=0)] == [
+        Start("r"),
+        Token("Hel"),
+        Token("lo"),
+        Token(" you"),
+        Final("Hello you"),
+        End(),
+    ]
+    await log.read_to_end("r")
+    await log.read_to_end("unknown")  # nothing to do, no error
+    assert await log.read("r", 0, wait_s=0) == [
+        (1, Start("r")),
+        (4, Token("Hello you")),
+        (5, Final("Hello you")),
+        (6, End()),
+    ]
+    assert log._runs["r"].events == []  # the token strings are let go
 
 
 async def test_a_compacted_run_keeps_its_text_once_when_the_final_says_it():

@@ -61,6 +61,7 @@ async def follow(
             yield batch
             after_seq = batch[-1][0]
             if isinstance(batch[-1][1], End):
+                await log.read_to_end(run_id)
                 return
         elif await log.is_closed(run_id):
             return

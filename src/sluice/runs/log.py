@@ -53,6 +53,12 @@ class RunLog(Protocol):
         """
         ...
 
+    async def read_to_end(self, run_id: str) -> None:
+        """A follower has read the run through its ``End``: the backend may keep it smaller
+        from now on (a reader still behind then gets each stretch of tokens as one token,
+        the same text). Does nothing for an open or unknown run."""
+        ...
+
     async def close(self, run_id: str) -> None:
         """Mark the run finished (idempotent): readers stop waiting; retention starts."""
         ...

@@ -1,8 +1,11 @@
 """The in-memory run log: one list of events per run, woken readers (``waiters.py``),
 retention by a clock.
 
-A run closed for ``compact_after_s`` is compacted (``compact.py``): its tokens are kept as
-one text per stretch, read back as one token each.
+A closed run is compacted (``compact.py``: its tokens kept as one text per stretch, read
+back as one token each) as soon as a follower has read it through its ``End``
+(``read_to_end``), or ``compact_after_s`` after it closed when none has: a live follower
+sees every token as it was said, and a thousand finished runs do not hold a thousand lists
+of token strings until a timer.
 
 It serves one process. Several replicas behind one deployment need the Redis Streams
 backend, which implements the same ``RunLog`` protocol.
@@ -91,6 +94,11 @@ class MemoryRunLog:
             for seq, event in enumerate(run.events[after_seq:stop], after_seq + 1)
         ]
 
+    async def read_to_end(self, run_id: str) -> None:
+        run = self._runs.get(run_id)
+        if run is not None and run.closed_at is not None:
+            _compact(run)
+
     async def close(self, run_id: str) -> None:
         run = self._get(run_id)
         if run.closed_at is None:
@@ -113,9 +121,8 @@ class MemoryRunLog:
         while self._to_compact and self._to_compact[0][0] <= compact_by:
             _, run_id = self._to_compact.popleft()
             run = self._runs.get(run_id)
-            if run is not None and run.compact is None:
-                run.compact = CompactRun(run.events)
-                run.events = []
+            if run is not None:
+                _compact(run)
         deadline = now - self._retention_s
         dropped = 0
         while self._closed:
@@ -132,3 +139,9 @@ class MemoryRunLog:
         if run is None:
             raise RunNotFoundError(run_id)
         return run
+
+
+def _compact(run: _Run) -> None:
+    if run.compact is None:
+        run.compact = CompactRun(run.events)
+        run.events = []
