@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Callable
-from contextlib import aclosing
 from typing import Any
 
 from sluice.errors import ConfigError, SluiceError, UpstreamError
@@ -51,13 +50,37 @@ _RUNNERS: dict[type, Callable[[Any, RunState], AsyncGenerator[Event | Jump, None
 async def run_flow(
     flow: Flow, run_input: RunInput, services: FlowServices, *, run_id: str | None = None
 ) -> AsyncGenerator[Event, None]:
-    """Run ``flow`` for one user turn; see the module docstring for the order of events."""
+    """Run ``flow`` for one user turn; see the module docstring for the order of events.
+
+    The nodes are played here, not in a generator of their own: each stream holds one
+    generator less for as long as it lasts.
+    """
     state = RunState(flow, run_input, services, vars={**flow.vars, **run_input.vars})
     yield Start(run_id)
     try:
-        async with aclosing(_play(flow, state)) as events:
-            async for event in events:
-                yield event
+        positions = {node.id: index for index, node in enumerate(flow.nodes)}
+        index = 0
+        for _ in range(MAX_NODE_RUNS):
+            if index >= len(flow.nodes):
+                break
+            node = flow.nodes[index]
+            state.begin_node()
+            target: str | None = None
+            jumped = False
+            events = _RUNNERS[type(node)](node, state)
+            try:
+                async for event in events:
+                    if isinstance(event, Jump):
+                        target, jumped = event.target, True
+                    else:
+                        yield event
+            finally:
+                await events.aclose()
+            index = positions[target] if jumped and target is not None else index + 1
+        else:
+            raise ConfigError(
+                f"the flow ran more than {MAX_NODE_RUNS} nodes: do its conditions loop?"
+            )
     except (UpstreamError, ConfigError) as exc:
         code = exc.code if isinstance(exc, UpstreamError) else "config_error"
         message = exc.message if isinstance(exc, UpstreamError) else str(exc)
@@ -83,23 +106,3 @@ def _final(state: RunState, reason: str) -> Final:
         state.usage,
         "error" if reason == "error" else "complete",
     )
-
-
-async def _play(flow: Flow, state: RunState) -> AsyncGenerator[Event, None]:
-    positions = {node.id: index for index, node in enumerate(flow.nodes)}
-    index = 0
-    for _ in range(MAX_NODE_RUNS):
-        if index >= len(flow.nodes):
-            return
-        node = flow.nodes[index]
-        state.begin_node()
-        target: str | None = None
-        jumped = False
-        async with aclosing(_RUNNERS[type(node)](node, state)) as events:
-            async for event in events:
-                if isinstance(event, Jump):
-                    target, jumped = event.target, True
-                else:
-                    yield event
-        index = positions[target] if jumped and target is not None else index + 1
-    raise ConfigError(f"the flow ran more than {MAX_NODE_RUNS} nodes: do its conditions loop?")

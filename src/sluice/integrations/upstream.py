@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing, asynccontextmanager, suppress
-from typing import NoReturn
+from collections.abc import AsyncGenerator
+from contextlib import aclosing, suppress
+from types import TracebackType
+from typing import NoReturn, Self
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -66,6 +67,7 @@ class UpstreamCall:
         self._session = session
         self._total_deadline = 0.0
         self._is_read = False
+        self._response: aiohttp.ClientResponse | None = None
 
     @property
     def first_chunk_s(self) -> float | None:
@@ -77,35 +79,60 @@ class UpstreamCall:
         """Seconds the whole request took (None until it ends)."""
         return _since(self.started_at, self.ended_at)
 
-    @asynccontextmanager
-    async def response(self) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send the request and yield its 2xx response.
+    def response(self) -> Self:
+        """Use as ``async with call.response() as response``: sends the request and gives
+        its 2xx response.
 
         Leaving the block releases the connection to the pool when the body was read to
-        its end, and closes it otherwise (an abandoned stream must not be reused).
+        its end, and closes it otherwise (an abandoned stream must not be reused). The call
+        is its own context manager, not a generator-based one: nothing more to hold for as
+        long as a stream lasts.
         """
+        return self
+
+    async def __aenter__(self) -> aiohttp.ClientResponse:
         self.started_at = self._now()
         self._total_deadline = self.started_at + self.timeouts.total_s
-        outcome = "cancelled"
         try:
             response = await self._open()
             self.status = response.status
-            try:
-                if not 200 <= response.status < 300:
+            if not 200 <= response.status < 300:
+                try:
                     await self._fail_status(response)
-                yield response
-            finally:
-                if self._is_read:
-                    response.release()
-                else:
-                    response.close()
-            outcome = "ok"
+                finally:
+                    self._let_go(response)
         except UpstreamError as exc:
-            outcome = exc.code
+            self._end(exc.code)
             raise
-        finally:
-            self.ended_at = self._now()
-            self._log(outcome)
+        except BaseException:
+            self._end("cancelled")
+            raise
+        self._response = response
+        return response
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            self._let_go(response)
+        if exc is None:
+            self._end("ok")
+        else:
+            self._end(exc.code if isinstance(exc, UpstreamError) else "cancelled")
+
+    def _let_go(self, response: aiohttp.ClientResponse) -> None:
+        if self._is_read:
+            response.release()
+        else:
+            response.close()
+
+    def _end(self, outcome: str) -> None:
+        self.ended_at = self._now()
+        self._log(outcome)
 
     async def body(self, response: aiohttp.ClientResponse) -> AsyncGenerator[bytes, None]:
         """The body's reads, each under the first-chunk or gap deadline and the total one."""
