@@ -9,7 +9,7 @@ differs is the ``Provider`` (request builder, whole-response reader, stream sett
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from contextlib import aclosing, asynccontextmanager
+from typing import Self
 
 import aiohttp
 import orjson
@@ -83,6 +83,12 @@ class ChatStream:
     def __aiter__(self) -> AsyncIterator[ChatDelta]:
         return self._deltas
 
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
         """Stop the call; the upstream connection is closed, not returned to the pool."""
         await self._deltas.aclose()
@@ -120,9 +126,11 @@ class ChatStream:
                     if self.is_streamed
                     else self._whole(response)
                 )
-                async with aclosing(deltas):
+                try:  # not ``aclosing``: one object less for as long as the call lasts
                     async for delta in deltas:
                         yield delta
+                finally:
+                    await deltas.aclose()
         except UpstreamError as exc:
             if call.error_body is not None:
                 self._chunks = [call.error_body]
@@ -138,22 +146,23 @@ class ChatStream:
         settings = StreamSettings(type=provider.stream_type, mapping=provider.preset)
         reader = self._reader = StreamReader(settings, content_type=content_type)
         watch = _Watch(reader, self._tools, provider.tool_markers, keep=self.keeps_chunks)
-        async with aclosing(self._call.body(response)) as body:
-            try:
-                async for data in body:
-                    for delta in watch.deltas(reader.feed(data)):
-                        yield delta
-                    if reader.error is not None:
-                        break
-                else:
-                    for delta in watch.deltas(reader.finish()):
-                        yield delta
-            except UpstreamError as exc:
-                if reader.error is None:
-                    reader.fail(exc)  # nothing is held: this reader does not buffer
-                raise
-            finally:
-                reader.close()
+        body = self._call.body(response)
+        try:
+            async for data in body:
+                for delta in watch.deltas(reader.feed(data)):
+                    yield delta
+                if reader.error is not None:
+                    break
+            else:
+                for delta in watch.deltas(reader.finish()):
+                    yield delta
+        except UpstreamError as exc:
+            if reader.error is None:
+                reader.fail(exc)  # nothing is held: this reader does not buffer
+            raise
+        finally:
+            reader.close()
+            await body.aclose()
         if reader.error is not None:
             raise reader.error
 
@@ -270,6 +279,31 @@ async def stream_chat(
     provider's non-streaming request and yields its whole text as one ``TextDelta``.
     Raises ``ConfigError`` when the model cannot be addressed (no key, no base URL).
     """
+    return open_chat(
+        model,
+        messages,
+        tools=tools,
+        session=session,
+        stream=stream,
+        params=params,
+        secrets=secrets,
+        keep_chunks=keep_chunks,
+    )
+
+
+def open_chat(
+    model: ModelConfig,
+    messages: Sequence[ChatMessage],
+    *,
+    tools: Sequence[ToolSpec] = (),
+    session: aiohttp.ClientSession,
+    stream: bool = True,
+    params: Mapping[str, object] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    keep_chunks: bool = True,
+) -> ChatStream:
+    """``stream_chat`` as a block (``async with open_chat(...) as chat``); leaving it closes
+    the upstream response at once. Raises ``ConfigError`` as ``stream_chat`` does."""
     provider = PROVIDERS[model.provider]
     api_key = model.resolve_api_key(secrets)
     endpoint = Endpoint(model, model.resolve_base_url(), api_key)
@@ -285,32 +319,3 @@ async def stream_chat(
     )
     call = UpstreamCall(request, model.timeouts, session, source=f"model {model.id}")
     return ChatStream(provider, call, stream=stream, keep_chunks=keep_chunks)
-
-
-@asynccontextmanager
-async def open_chat(
-    model: ModelConfig,
-    messages: Sequence[ChatMessage],
-    *,
-    tools: Sequence[ToolSpec] = (),
-    session: aiohttp.ClientSession,
-    stream: bool = True,
-    params: Mapping[str, object] | None = None,
-    secrets: Mapping[str, str] | None = None,
-    keep_chunks: bool = True,
-) -> AsyncIterator[ChatStream]:
-    """``stream_chat`` as a block; leaving it closes the upstream response at once."""
-    chat = await stream_chat(
-        model,
-        messages,
-        tools=tools,
-        session=session,
-        stream=stream,
-        params=params,
-        secrets=secrets,
-        keep_chunks=keep_chunks,
-    )
-    try:
-        yield chat
-    finally:
-        await chat.aclose()
