@@ -15,8 +15,9 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sluice.events import Error, Event, Final, Saved, Token
@@ -117,7 +118,11 @@ class Turns:
         turn.open_timer = asyncio.get_running_loop().call_later(
             OPEN_WITHIN_S, self._start_opening, turn
         )
-        await self.registry.start(lambda: self._produce(turn, run_input), run_id=turn.run_id)
+        await self.registry.start(
+            partial(run_flow, flow, run_input, self.services, run_id=turn.run_id),
+            run_id=turn.run_id,
+            on_event=partial(self._on_event, turn),
+        )
         # Let the run send its upstream request before this request writes its client's
         # headers: the upstream's wait then covers ours. The run sends the request's head
         # in its first step; on Python 3.11 aiohttp writes the body from a task of its own
@@ -126,15 +131,13 @@ class Turns:
             await asyncio.sleep(0)
         return turn
 
-    async def _produce(self, turn: Turn, run_input: RunInput) -> AsyncIterator[Event]:
-        async for event in run_flow(turn.flow, run_input, self.services, run_id=turn.run_id):
-            if isinstance(event, Token):
-                now = time.perf_counter()
-                if turn.first_token_at is None:
-                    turn.first_token_at = turn.checkpointed_at = now
-                if now - turn.checkpointed_at >= self.checkpoint_s:
-                    self._checkpoint(turn, now)
-            yield event
+    def _on_event(self, turn: Turn, event: Event) -> None:
+        if isinstance(event, Token):
+            now = time.perf_counter()
+            if turn.first_token_at is None:
+                turn.first_token_at = turn.checkpointed_at = now
+            if now - turn.checkpointed_at >= self.checkpoint_s:
+                self._checkpoint(turn, now)
 
     def _checkpoint(self, turn: Turn, now: float) -> None:
         """Save the text said so far beside the stream, so a crash keeps it (one at a time)."""

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 Producer: TypeAlias = Callable[[], AsyncIterator[Event]]
 """Starts a run's events (a flow run); called once, inside the run's own task."""
 
+OnEvent: TypeAlias = Callable[[Event], None]
+"""Called with each event the producer yields, before it goes into the log."""
+
 OnFinished: TypeAlias = Callable[[str, Final, Error | None], Awaitable[Sequence[Event]]]
 """Called with (run id, the run's ``Final``, its ``Error`` if it failed) before ``End``;
 stores the message and returns the events to add (``Saved``), appended before ``End``."""
@@ -99,8 +102,14 @@ class RunRegistry:
         if group is not None:
             await group.__aexit__(exc_type, exc, traceback)
 
-    async def start(self, produce: Producer, *, run_id: str | None = None) -> str:
-        """Start a run and return its id once ``Start(run_id)`` is in its log."""
+    async def start(
+        self, produce: Producer, *, run_id: str | None = None, on_event: OnEvent | None = None
+    ) -> str:
+        """Start a run and return its id once ``Start(run_id)`` is in its log.
+
+        ``on_event`` sees each event the producer yields (a watcher that needs no generator
+        of its own around the producer's).
+        """
         if self._group is None:
             raise RuntimeError("expected an entered RunRegistry (async with), got none")
         if run_id is None:
@@ -110,7 +119,7 @@ class RunRegistry:
         await self.log.append(run_id, [Start(run_id)])
         run = _Run(run_id)
         self._runs[run_id] = run
-        run.task = self._group.create_task(self._run(run, produce))
+        run.task = self._group.create_task(self._run(run, produce, on_event))
         logger.info("run %s started", run_id)
         return run_id
 
@@ -172,9 +181,9 @@ class RunRegistry:
         run.task.cancel()
         return True
 
-    async def _run(self, run: _Run, produce: Producer) -> None:
+    async def _run(self, run: _Run, produce: Producer, on_event: OnEvent | None) -> None:
         try:
-            await self._produce(run, produce)
+            await self._produce(run, produce, on_event)
         except asyncio.CancelledError:
             if not run.is_aborted:
                 raise
@@ -190,7 +199,7 @@ class RunRegistry:
         finally:
             del self._runs[run.run_id]
 
-    async def _produce(self, run: _Run, produce: Producer) -> None:
+    async def _produce(self, run: _Run, produce: Producer, on_event: OnEvent | None) -> None:
         events = produce()
         append, run_id, observe = self.log.append, run.run_id, run.transcript.observe
         is_first_token = True
@@ -198,6 +207,8 @@ class RunRegistry:
             async for event in events:
                 if isinstance(event, _FRAMING):
                     continue
+                if on_event is not None:
+                    on_event(event)
                 observe(event)
                 await append(run_id, (event,))
                 if is_first_token and isinstance(event, Token):

@@ -28,7 +28,7 @@ class ChunkLog(Sequence[JSONValue]):
 
     def __init__(self, *, keep: bool = True) -> None:
         self._raw: list[str] = []
-        self._text_at: set[int] = set()
+        self._text_at: set[int] | None = None  # made for the first text chunk, if any
         self._keep = keep
         self.append_json: Callable[[str], None] = self._raw.append if keep else _drop
         """Keep a chunk whose value is the JSON text ``raw`` (a bound ``list.append``)."""
@@ -42,13 +42,15 @@ class ChunkLog(Sequence[JSONValue]):
         cycle (log, method, log) left for the collector.
         """
         if self._keep:
+            if self._text_at is None:
+                self._text_at = set()
             self._text_at.add(len(self._raw))
             self._raw.append(text)
 
     def clear(self) -> None:
         """Forget every chunk held (a reader that has seen them and keeps none)."""
         self._raw.clear()
-        self._text_at.clear()
+        self._text_at = None
 
     def raw(self, index: int) -> str:
         """The chunk's text as it arrived."""
@@ -58,7 +60,8 @@ class ChunkLog(Sequence[JSONValue]):
         raw = self._raw[index]
         if index < 0:
             index += len(self._raw)
-        return raw if index in self._text_at else orjson.loads(raw)
+        is_text = self._text_at is not None and index in self._text_at
+        return raw if is_text else orjson.loads(raw)
 
     @overload
     def __getitem__(self, index: int) -> JSONValue: ...
