@@ -22,8 +22,7 @@ async def test_a_created_key_verifies(db: Database):
 async def test_only_a_salted_hash_is_stored(db: Database):
     plaintext = await db.keys.create_key("ci")
     secret = plaintext[len("sluice_0123456789abcdef_") :]
-    async with db.engine.connect() as connection:
-        [row] = (await connection.execute(text("SELECT * FROM api_keys"))).mappings().all()
+    [row] = await db.run(lambda c: c.execute(text("SELECT * FROM api_keys")).mappings().all())
     stored = " ".join(str(value) for value in row.values())
     assert secret not in stored
     assert plaintext not in stored

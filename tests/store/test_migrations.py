@@ -15,7 +15,7 @@ from sqlalchemy import Connection, inspect
 
 from sluice.store import Database, MessageRole, MessageStatus
 from sluice.store.migrate import HEAD_REVISION, alembic_config, head_revision
-from sluice.store.models import Base
+from sluice.store.models import metadata
 
 TABLES = {"alembic_version", "api_keys", "chats", "definitions", "messages"}
 
@@ -26,7 +26,7 @@ def _tables(connection: Connection) -> set[str]:
 
 def _differences(connection: Connection) -> list[object]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, Base.metadata))
+    return list(compare_metadata(context, metadata))
 
 
 @pytest.mark.anyio
@@ -35,8 +35,7 @@ async def test_migrate_builds_the_schema_on_an_empty_database(database_url: str)
         assert await db.current_revision() is None
         assert await db.migrate() == head_revision()
         assert await db.current_revision() == head_revision()
-        async with db.engine.connect() as connection:
-            assert await connection.run_sync(_tables) == TABLES
+        assert await db.run(_tables) == TABLES
 
 
 @pytest.mark.anyio
@@ -51,15 +50,17 @@ async def test_migrate_again_changes_nothing_and_keeps_data(database_url: str):
 
 @pytest.mark.anyio
 async def test_models_and_migrations_agree(db: Database):
-    async with db.engine.connect() as connection:
-        assert await connection.run_sync(_differences) == []
+    assert await db.run(_differences) == []
 
 
 @pytest.mark.anyio
 async def test_downgrade_to_empty_then_upgrade_again(db: Database):
-    async with db.engine.begin() as connection:
-        await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "base"))
-        assert await connection.run_sync(_tables) == {"alembic_version"}
+
+    def downgrade(connection: Connection) -> set[str]:
+        command.downgrade(alembic_config(connection), "base")
+        return _tables(connection)
+
+    assert await db.run(downgrade) == {"alembic_version"}
     assert await db.migrate() == head_revision()
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import RowMapping, delete, select
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, Select, delete, select
 
 from sluice.store.connection import Connector, as_utc
 from sluice.store.models import Chat
 from sluice.store.types import ChatRecord, check_id
 
-_COLUMNS = (Chat.id, Chat.flow_id, Chat.model_id, Chat.created_at)
+_COLUMNS = (Chat.c.id, Chat.c.flow_id, Chat.c.model_id, Chat.c.created_at)
 
 
 class ChatRepository:
@@ -30,32 +32,36 @@ class ChatRepository:
         insert = self._db.insert(Chat).values(
             id=chat_id, flow_id=flow_id, model_id=model_id, created_at=self._db.now()
         )
-        async with self._db.begin() as connection:
-            await connection.execute(insert.on_conflict_do_nothing(index_elements=["id"]))
-            found = await connection.execute(select(*_COLUMNS).where(Chat.id == chat_id))
-            row = found.mappings().one()
-        return _record(row)
+        add, query = insert.on_conflict_do_nothing(index_elements=["id"]), _by_id(chat_id)
+
+        def work(connection: Connection) -> RowMapping:
+            connection.execute(add)
+            return connection.execute(query).mappings().one()
+
+        return _record(await self._db.run(work))
 
     async def get_chat(self, chat_id: str) -> ChatRecord | None:
-        async with self._db.begin() as connection:
-            found = await connection.execute(select(*_COLUMNS).where(Chat.id == chat_id))
-            row = found.mappings().one_or_none()
+        query = _by_id(chat_id)
+        row = await self._db.run(lambda c: c.execute(query).mappings().one_or_none())
         return None if row is None else _record(row)
 
     async def list_chats(self, flow_id: str | None = None, *, limit: int = 100) -> list[ChatRecord]:
         """The newest chats first, of one flow when ``flow_id`` is given."""
-        query = select(*_COLUMNS).order_by(Chat.created_at.desc(), Chat.id).limit(limit)
+        query = select(*_COLUMNS).order_by(Chat.c.created_at.desc(), Chat.c.id).limit(limit)
         if flow_id is not None:
-            query = query.where(Chat.flow_id == flow_id)
-        async with self._db.begin() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+            query = query.where(Chat.c.flow_id == flow_id)
+        rows = await self._db.run(lambda c: c.execute(query).mappings().all())
         return [_record(row) for row in rows]
 
     async def delete_chat(self, chat_id: str) -> bool:
         """Delete the chat and all its messages; ``False`` when there was no such chat."""
-        async with self._db.begin() as connection:
-            deleted = await connection.execute(delete(Chat).where(Chat.id == chat_id))
-        return deleted.rowcount > 0
+        query = delete(Chat).where(Chat.c.id == chat_id)
+        deleted: int = await self._db.run(lambda c: c.execute(query).rowcount)
+        return deleted > 0
+
+
+def _by_id(chat_id: str) -> Select[Any]:
+    return select(*_COLUMNS).where(Chat.c.id == chat_id)
 
 
 def _record(row: RowMapping) -> ChatRecord:

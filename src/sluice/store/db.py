@@ -1,16 +1,17 @@
-"""The database: one async engine, its migrations, and the repositories that use it."""
+"""The database: its engine (a SQLite file's thread, or an async engine), its migrations, and
+the repositories that use it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import orjson
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.event import listen
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sluice.store import migrate
 from sluice.store.chats import ChatRepository
@@ -20,7 +21,12 @@ from sluice.store.keys import KeyRepository
 from sluice.store.messages import MessageRepository
 from sluice.store.url import DEFAULT_URL, database_url, display_url
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x511CE
 """The PostgreSQL advisory lock id replicas take so that one of them migrates at a time."""
@@ -29,16 +35,20 @@ _MIGRATION_LOCK = 0x511CE
 class Database:
     """An open database and its repositories: ``chats``, ``messages``, ``definitions``, ``keys``.
 
-    Every repository call is one short transaction on a pooled connection; the drivers are
-    asynchronous (aiosqlite runs SQLite on its own thread), so no call blocks the event loop.
-    Open with ``Database.open(url)``, run ``await db.migrate()`` at start, ``await db.close()``
-    at the end (or use ``async with``).
+    Every repository call is one short transaction, off the event loop: on a SQLite file in
+    the store's own thread (``writer.py``), elsewhere through the async driver (asyncpg;
+    aiosqlite for an in-memory SQLite). Open with ``Database.open(url)``, run
+    ``await db.migrate()`` at start, ``await db.close()`` at the end (or use ``async with``).
+
+    ``engine`` is the async engine, None on a SQLite file (whose synchronous engine is
+    ``writer``).
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, clock: Clock = utc_now, writer: Engine | None = None
+        self, engine: AsyncEngine | None, *, clock: Clock = utc_now, writer: Engine | None = None
     ):
         self.engine = engine
+        self.writer = writer
         connector = Connector(engine, clock, writer=writer)
         self.chats = ChatRepository(connector)
         self.messages = MessageRepository(connector)
@@ -58,12 +68,20 @@ class Database:
         """
         url = database_url(url)
         writer = _create_writer(url, timeout_s)
-        return cls(_create_engine(url, timeout_s), clock=clock, writer=writer)
+        engine = None if writer is not None else _create_engine(url, timeout_s)
+        return cls(engine, clock=clock, writer=writer)
 
     @property
     def url(self) -> str:
         """The URL with its password hidden."""
-        return display_url(self.engine.url)
+        engine = self.engine or self.writer
+        assert engine is not None
+        return display_url(engine.url)
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` (a function of a synchronous SQLAlchemy ``Connection``) as one
+        transaction, as the repositories do; failures raise ``StoreError``."""
+        return await self._connector.run(work)
 
     async def migrate(self) -> str:
         """Apply every migration not yet applied; returns the revision the database is at.
@@ -72,27 +90,31 @@ class Database:
         transaction-scoped advisory lock lets one migrate while the others wait. A database
         already at ``migrate.HEAD_REVISION`` is left as it is without loading Alembic.
         """
-        async with self._connector.begin() as connection:
+
+        def work(connection: Connection) -> str | None:
             if connection.dialect.name == "postgresql":
-                await connection.execute(
+                connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
                 )
-            revision = await connection.run_sync(migrate.stamped_revision)
+            revision = migrate.stamped_revision(connection)
             if revision != migrate.HEAD_REVISION:
-                await connection.run_sync(migrate.upgrade)
-                revision = await connection.run_sync(migrate.current_revision)
+                migrate.upgrade(connection)
+                revision = migrate.current_revision(connection)
+            return revision
+
+        revision = await self._connector.run(work)
         logger.info("database %s at revision %s", self.url, revision)
         return revision or ""
 
     async def current_revision(self) -> str | None:
         """The revision the database is at, ``None`` when it has never been migrated."""
-        async with self._connector.begin() as connection:
-            return await connection.run_sync(migrate.current_revision)
+        return await self._connector.run(migrate.current_revision)
 
     async def close(self) -> None:
         """Close every pooled connection."""
         await self._connector.close()
-        await self.engine.dispose()
+        if self.engine is not None:
+            await self.engine.dispose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -107,6 +129,9 @@ class Database:
 
 
 def _create_engine(url: URL, timeout_s: float) -> AsyncEngine:
+    # Imported here: a server on a SQLite file never needs it (nor the ORM it imports).
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     options: dict[str, Any] = {
         "hide_parameters": True,  # message text and key hashes never reach errors or logs
         "json_serializer": _dump_json,

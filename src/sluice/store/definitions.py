@@ -14,11 +14,11 @@ from sluice.store.models import Definition
 from sluice.store.types import DefinitionRecord, check_id
 
 _COLUMNS = (
-    Definition.kind,
-    Definition.id,
-    Definition.document,
-    Definition.created_at,
-    Definition.updated_at,
+    Definition.c.kind,
+    Definition.c.id,
+    Definition.c.document,
+    Definition.c.created_at,
+    Definition.c.updated_at,
 )
 
 
@@ -46,29 +46,26 @@ class DefinitionRepository:
             index_elements=["kind", "id"],
             set_={"document": insert.excluded.document, "updated_at": now},
         ).returning(*_COLUMNS)
-        async with self._db.begin() as connection:
-            row = (await connection.execute(upsert)).mappings().one()
-        return _record(row)
+        return _record(await self._db.run(lambda c: c.execute(upsert).mappings().one()))
 
     async def get_definition(self, kind: str, definition_id: str) -> DefinitionRecord | None:
-        query = select(*_COLUMNS).where(Definition.kind == kind, Definition.id == definition_id)
-        async with self._db.begin() as connection:
-            row = (await connection.execute(query)).mappings().one_or_none()
+        query = select(*_COLUMNS).where(Definition.c.kind == kind, Definition.c.id == definition_id)
+        row = await self._db.run(lambda c: c.execute(query).mappings().one_or_none())
         return None if row is None else _record(row)
 
     async def list_definitions(self, kind: str) -> list[DefinitionRecord]:
         """Every definition of ``kind``, by id."""
-        query = select(*_COLUMNS).where(Definition.kind == kind).order_by(Definition.id)
-        async with self._db.begin() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        query = select(*_COLUMNS).where(Definition.c.kind == kind).order_by(Definition.c.id)
+        rows = await self._db.run(lambda c: c.execute(query).mappings().all())
         return [_record(row) for row in rows]
 
     async def delete_definition(self, kind: str, definition_id: str) -> bool:
         """``False`` when there was no such definition."""
-        query = delete(Definition).where(Definition.kind == kind, Definition.id == definition_id)
-        async with self._db.begin() as connection:
-            deleted = await connection.execute(query)
-        return deleted.rowcount > 0
+        query = delete(Definition).where(
+            Definition.c.kind == kind, Definition.c.id == definition_id
+        )
+        deleted: int = await self._db.run(lambda c: c.execute(query).rowcount)
+        return deleted > 0
 
 
 def _record(row: RowMapping) -> DefinitionRecord:

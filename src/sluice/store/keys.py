@@ -49,8 +49,7 @@ class KeyRepository:
             created_at=self._db.now(),
             revoked_at=None,
         )
-        async with self._db.begin() as connection:
-            await connection.execute(row)
+        await self._db.run(lambda c: c.execute(row))
         return f"{KEY_PREFIX}{key_id}_{secret}"
 
     async def verify_key(self, plaintext: str) -> KeyRecord | None:
@@ -66,27 +65,27 @@ class KeyRepository:
         return _record(row)
 
     async def _find(self, key_id: str) -> RowMapping | None:
-        async with self._db.begin() as connection:
-            found = await connection.execute(select(APIKey).where(APIKey.id == key_id))
-            return found.mappings().one_or_none()
+        query = select(APIKey).where(APIKey.c.id == key_id)
+        found: RowMapping | None = await self._db.run(
+            lambda c: c.execute(query).mappings().one_or_none()
+        )
+        return found
 
     async def list_keys(self) -> list[KeyRecord]:
         """Every key, revoked ones too, oldest first."""
-        query = select(APIKey).order_by(APIKey.created_at, APIKey.id)
-        async with self._db.begin() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        query = select(APIKey).order_by(APIKey.c.created_at, APIKey.c.id)
+        rows = await self._db.run(lambda c: c.execute(query).mappings().all())
         return [_record(row) for row in rows]
 
     async def revoke_key(self, key_id: str) -> bool:
         """Revoke a key by its id; ``False`` when there is no such key or it was revoked."""
         query = (
             update(APIKey)
-            .where(APIKey.id == key_id, APIKey.revoked_at.is_(None))
+            .where(APIKey.c.id == key_id, APIKey.c.revoked_at.is_(None))
             .values(revoked_at=self._db.now())
         )
-        async with self._db.begin() as connection:
-            revoked = await connection.execute(query)
-        return revoked.rowcount > 0
+        revoked: int = await self._db.run(lambda c: c.execute(query).rowcount)
+        return revoked > 0
 
 
 def key_id_of(plaintext: str) -> str | None:

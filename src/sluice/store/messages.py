@@ -29,7 +29,7 @@ from sluice.store.errors import RecordNotFoundError, StoreError
 from sluice.store.models import Chat, Message
 from sluice.store.types import ChatTurn, MessageRecord, MessageRole, MessageStatus, check_id
 
-_COLUMNS = (*(column for column in Message.__table__.c if column.name != "seq"), Chat.flow_id)
+_COLUMNS = (*(column for column in Message.c if column.name != "seq"), Chat.c.flow_id)
 _MAX_MESSAGE_ID_LENGTH = 36
 
 
@@ -41,7 +41,7 @@ def _check_message_id(message_id: str) -> None:
 def _bind(name: str) -> ColumnElement[Any]:
     """A parameter typed like column ``name`` (so JSON and times convert), named ``new_…``:
     SQLAlchemy reserves the column's own name in SET and VALUES clauses."""
-    return bindparam(f"new_{name}", type_=Message.__table__.c[name].type)
+    return bindparam(f"new_{name}", type_=Message.c[name].type)
 
 
 # The two writes every message makes are built once: building a statement per call cost
@@ -50,8 +50,8 @@ def _bind(name: str) -> ColumnElement[Any]:
 _ADD_FIELDS = ("id", "role", "content", "status", "tools", "sources", "created_at", "updated_at")
 _ADD = insert(Message).from_select(
     [*_ADD_FIELDS, "chat_id"],
-    select(*(_bind(name).label(name) for name in _ADD_FIELDS), Chat.id).where(
-        Chat.id == bindparam("chat_id")
+    select(*(_bind(name).label(name) for name in _ADD_FIELDS), Chat.c.id).where(
+        Chat.c.id == bindparam("chat_id")
     ),
 )
 _FINISH_FIELDS = (
@@ -73,8 +73,8 @@ def _update_streaming(fields: tuple[str, ...]) -> Update:
     return (
         update(Message)
         .where(
-            Message.id == bindparam("message_id"),
-            Message.status == MessageStatus.STREAMING.value,
+            Message.c.id == bindparam("message_id"),
+            Message.c.status == MessageStatus.STREAMING.value,
         )
         .values({name: _bind(name) for name in fields})
     )
@@ -118,7 +118,7 @@ class MessageRepository:
                 id=bindparam("chat_id"),
                 flow_id=bindparam("flow_id"),
                 model_id=bindparam("model_id"),
-                created_at=bindparam("created_at", type_=Chat.__table__.c["created_at"].type),
+                created_at=bindparam("created_at", type_=Chat.c["created_at"].type),
             )
             .on_conflict_do_nothing(index_elements=["id"])
         )
@@ -135,8 +135,8 @@ class MessageRepository:
         """Open a turn in one transaction: the chat if it is new (as ``ensure_chat``), the
         user's ``question`` (complete) and the bot's message ``message_id`` (streaming).
 
-        Returns the user message's id. One transaction instead of three: on SQLite each
-        costs a pooled connection, BEGIN and COMMIT through aiosqlite's thread.
+        Returns the user message's id. One transaction instead of three, each a hop to the
+        store's thread and a commit.
         """
         check_id(chat_id, "chatId")
         _check_message_id(message_id)
@@ -177,9 +177,8 @@ class MessageRepository:
             _check_message_id(message_id)
         new_id = message_id or str(uuid.uuid4())
         values = _add_values(chat_id, new_id, role, content, status, self._db.now())
-        async with self._db.begin() as connection:
-            inserted = await connection.execute(_ADD, values)
-        if inserted.rowcount != 1:
+        inserted: int = await self._db.run(lambda c: c.execute(_ADD, values).rowcount)
+        if inserted != 1:
             raise RecordNotFoundError("chat", chat_id)
         return new_id
 
@@ -233,7 +232,7 @@ class MessageRepository:
         def write(connection: Connection) -> bool | None:
             if connection.execute(_FINISH, values).rowcount == 1:
                 return True
-            seq = connection.scalar(select(Message.seq).where(Message.id == message_id))
+            seq = connection.scalar(select(Message.c.seq).where(Message.c.id == message_id))
             return None if seq is None else False
 
         finished = await self._db.write(write)
@@ -242,9 +241,8 @@ class MessageRepository:
         return finished
 
     async def get_message(self, message_id: str) -> MessageRecord | None:
-        query = select(*_COLUMNS).join(Chat).where(Message.id == message_id)
-        async with self._db.begin() as connection:
-            row = (await connection.execute(query)).mappings().one_or_none()
+        query = select(*_COLUMNS).join(Chat).where(Message.c.id == message_id)
+        row = await self._db.run(lambda c: c.execute(query).mappings().one_or_none())
         return None if row is None else _record(row)
 
     async def list_messages(
@@ -253,13 +251,12 @@ class MessageRepository:
         """The messages of a chat, of a flow's chats, or of both filters, oldest first."""
         if chat_id is None and flow_id is None:
             raise ValueError("expected a chat id or a flow id, got neither")
-        query = select(*_COLUMNS).join(Chat).order_by(Message.seq)
+        query = select(*_COLUMNS).join(Chat).order_by(Message.c.seq)
         if chat_id is not None:
-            query = query.where(Message.chat_id == chat_id)
+            query = query.where(Message.c.chat_id == chat_id)
         if flow_id is not None:
-            query = query.where(Chat.flow_id == flow_id)
-        async with self._db.begin() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+            query = query.where(Chat.c.flow_id == flow_id)
+        rows = await self._db.run(lambda c: c.execute(query).mappings().all())
         return [_record(row) for row in rows]
 
     async def history(self, chat_id: str, limit: int = 50) -> list[ChatTurn]:
@@ -269,17 +266,16 @@ class MessageRepository:
         are empty ones; aborted and failed messages keep what was said.
         """
         query = (
-            select(Message.role, Message.content)
+            select(Message.c.role, Message.c.content)
             .where(
-                Message.chat_id == chat_id,
-                Message.status != MessageStatus.STREAMING.value,
-                Message.content != "",
+                Message.c.chat_id == chat_id,
+                Message.c.status != MessageStatus.STREAMING.value,
+                Message.c.content != "",
             )
-            .order_by(Message.seq.desc())
+            .order_by(Message.c.seq.desc())
             .limit(limit)
         )
-        async with self._db.begin() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        rows = await self._db.run(lambda c: c.execute(query).mappings().all())
         return [ChatTurn(role=row["role"], content=row["content"]) for row in reversed(rows)]
 
 

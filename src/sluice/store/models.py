@@ -1,18 +1,17 @@
-"""The tables, as SQLAlchemy 2 declarative models; the migrations in ``migrations/`` build them.
+"""The tables, as SQLAlchemy Core ``Table`` objects; the migrations in ``migrations/`` build them.
 
-Repositories use these models for Core statements only (no ORM sessions), so a write is one
-statement on one connection. Timestamps are UTC; SQLite hands them back naive, and the
+Repositories run Core statements on one connection (no ORM): a write is one statement on
+one connection, and the server never loads SQLAlchemy's ORM (about 6 MB of a server that
+holds ~90 MB at rest). Timestamps are UTC; SQLite hands them back naive, and the
 repositories put the zone back. JSON columns use the portable ``JSON`` type.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     DateTime,
     Float,
     ForeignKey,
@@ -20,9 +19,9 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sluice.store.types import MAX_ID_LENGTH
 
@@ -35,62 +34,60 @@ NAMING_CONVENTION = {
 }
 """Named constraints, so Alembic's batch mode can alter SQLite tables in later migrations."""
 
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
 _Id = String(MAX_ID_LENGTH)
 _Time = DateTime(timezone=True)
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 _Sequence = BigInteger().with_variant(Integer(), "sqlite")
 
+Chat = Table(
+    "chats",
+    metadata,
+    Column("id", _Id, primary_key=True),
+    Column("flow_id", _Id, index=True),
+    Column("model_id", _Id),
+    Column("created_at", _Time, nullable=False),
+)
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+Message = Table(
+    "messages",
+    metadata,
+    Column("seq", _Sequence, primary_key=True, autoincrement=True),
+    Column("id", String(36), unique=True, nullable=False),
+    Column("chat_id", ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("error_code", String(64)),
+    Column("tools", JSON, nullable=False),
+    Column("sources", JSON, nullable=False),
+    Column("usage", JSON(none_as_null=True)),
+    Column("ttft_ms", Float),
+    Column("duration_ms", Float),
+    Column("created_at", _Time, nullable=False),
+    Column("updated_at", _Time, nullable=False),
+    Index("ix_messages_chat_id_seq", "chat_id", "seq"),
+)
 
+Definition = Table(
+    "definitions",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("id", _Id, primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("created_at", _Time, nullable=False),
+    Column("updated_at", _Time, nullable=False),
+)
 
-class Chat(Base):
-    __tablename__ = "chats"
-
-    id: Mapped[str] = mapped_column(_Id, primary_key=True)
-    flow_id: Mapped[str | None] = mapped_column(_Id, index=True)
-    model_id: Mapped[str | None] = mapped_column(_Id)
-    created_at: Mapped[datetime] = mapped_column(_Time)
-
-
-class Message(Base):
-    __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_chat_id_seq", "chat_id", "seq"),)
-
-    seq: Mapped[int] = mapped_column(_Sequence, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(36), unique=True)
-    chat_id: Mapped[str] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(16))
-    content: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
-    error: Mapped[str | None] = mapped_column(Text)
-    error_code: Mapped[str | None] = mapped_column(String(64))
-    tools: Mapped[list[Any]] = mapped_column(JSON)
-    sources: Mapped[list[Any]] = mapped_column(JSON)
-    usage: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-    ttft_ms: Mapped[float | None] = mapped_column(Float)
-    duration_ms: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(_Time)
-    updated_at: Mapped[datetime] = mapped_column(_Time)
-
-
-class Definition(Base):
-    __tablename__ = "definitions"
-
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
-    id: Mapped[str] = mapped_column(_Id, primary_key=True)
-    document: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(_Time)
-    updated_at: Mapped[datetime] = mapped_column(_Time)
-
-
-class APIKey(Base):
-    __tablename__ = "api_keys"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    salt: Mapped[str] = mapped_column(String(64))
-    digest: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(_Time)
-    revoked_at: Mapped[datetime | None] = mapped_column(_Time)
+APIKey = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("salt", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", _Time, nullable=False),
+    Column("revoked_at", _Time),
+)
