@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
 from contextlib import aclosing, suppress
 from types import TracebackType
 from typing import NoReturn, Self
@@ -134,30 +133,9 @@ class UpstreamCall:
         self.ended_at = self._now()
         self._log(outcome)
 
-    async def body(self, response: aiohttp.ClientResponse) -> AsyncGenerator[bytes, None]:
+    def body(self, response: aiohttp.ClientResponse) -> BodyReads:
         """The body's reads, each under the first-chunk or gap deadline and the total one."""
-        content, gap_s, total_deadline = response.content, self.timeouts.gap_s, self._total_deadline
-        deadline = ReadDeadline(min(self.started_at + self.timeouts.first_chunk_s, total_deadline))
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                try:
-                    data = await deadline.read(content.readany)
-                except TimeoutError as exc:
-                    raise self._timeout_error(deadline.when) from exc
-                except aiohttp.ClientError as exc:
-                    message = self.request.scrub(f"the upstream connection broke: {exc}")
-                    raise StreamCutError(message) from self._cause(exc)
-                if not data:
-                    self._is_read = True
-                    return
-                now = loop.time()
-                if self.first_chunk_at is None:
-                    self.first_chunk_at = now
-                deadline.when = min(now + gap_s, total_deadline)
-                yield data
-        finally:
-            deadline.close()
+        return BodyReads(self, response)
 
     def scrub_error(self, exc: UpstreamError) -> UpstreamError:
         """``exc`` with the request's secrets removed from its message and error object."""
@@ -242,6 +220,65 @@ class UpstreamCall:
             elapsed_ms,
             outcome,
         )
+
+
+class BodyReads:
+    """The reads of one response body (``UpstreamCall.body``): an async iterator of bytes.
+
+    A class, not an async generator: a generator's frame, and the loop's weak reference to
+    it, would be held for as long as a stream lasts. Ends (``StopAsyncIteration``) when the
+    body ends; raises ``UpstreamTimeoutError`` or ``StreamCutError``; closed by any error,
+    by the end, or by ``aclose()``.
+    """
+
+    __slots__ = ("_call", "_content", "_deadline", "_gap_s", "_is_closed", "_loop", "_total")
+
+    def __init__(self, call: UpstreamCall, response: aiohttp.ClientResponse) -> None:
+        self._call = call
+        self._content = response.content
+        self._gap_s = call.timeouts.gap_s
+        self._total = call._total_deadline
+        first = min(call.started_at + call.timeouts.first_chunk_s, self._total)
+        self._deadline = ReadDeadline(first)
+        self._loop = asyncio.get_running_loop()
+        self._is_closed = False
+
+    def __aiter__(self) -> BodyReads:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._is_closed:
+            raise StopAsyncIteration
+        call, deadline = self._call, self._deadline
+        try:
+            data = await deadline.read(self._content.readany)
+        except TimeoutError as exc:
+            self.close()
+            raise call._timeout_error(deadline.when) from exc
+        except aiohttp.ClientError as exc:
+            self.close()
+            message = call.request.scrub(f"the upstream connection broke: {exc}")
+            raise StreamCutError(message) from call._cause(exc)
+        except BaseException:
+            self.close()
+            raise
+        if not data:
+            call._is_read = True
+            self.close()
+            raise StopAsyncIteration
+        now = self._loop.time()
+        if call.first_chunk_at is None:
+            call.first_chunk_at = now
+        deadline.when = min(now + self._gap_s, self._total)
+        return data
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._is_closed:
+            self._is_closed = True
+            self._deadline.close()
 
 
 def scrub_state(state: StreamState, request: RenderedRequest) -> None:
