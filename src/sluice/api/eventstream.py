@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from starlette.background import BackgroundTask
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 OPENING = b": stream open\n\n"
 
@@ -65,6 +65,7 @@ class EventStreamResponse(Response):
         self.raw_headers = _START_HEADERS + extra
         self.has_left = False
         """Whether the client disconnected before the stream ended."""
+        self._watcher: asyncio.Future[Message] | None = None
 
     @property
     def _start(self) -> dict[str, object]:
@@ -73,7 +74,7 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         writer = asyncio.current_task()
         assert writer is not None
-        watcher = asyncio.get_running_loop().create_task(self._watch(receive, writer))
+        self._watch(receive, writer)
         try:
             # Headers go out with the first item, back to back (uvicorn writes them at once
             # when told), and the opening comment in it; the last item carries the end of
@@ -100,20 +101,29 @@ class EventStreamResponse(Response):
                 raise
             writer.uncancel()  # the client left: not an error, nothing more to write
         finally:
-            watcher.cancel()
+            if self._watcher is not None:
+                self._watcher.cancel()
             aclose = getattr(self.stream, "aclose", None)
             if aclose is not None:
                 await aclose()
         if self.background is not None:
             await self.background()
 
-    async def _watch(self, receive: Receive, writer: asyncio.Task[object]) -> None:
-        """Cancel ``writer`` when the client disconnects."""
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        if not writer.done():
+    def _watch(self, receive: Receive, writer: asyncio.Task[object]) -> None:
+        """Cancel ``writer`` when the client disconnects: ``receive()`` runs as a task of
+        its own, read by a callback (no coroutine of ours held per stream)."""
+        self._receive, self._writer = receive, writer
+        self._watcher = asyncio.ensure_future(receive())
+        self._watcher.add_done_callback(self._on_message)
+
+    def _on_message(self, task: asyncio.Future[Message]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        if task.result()["type"] != "http.disconnect":
+            self._watch(self._receive, self._writer)  # more of the request: wait on
+        elif not self._writer.done():
             self.has_left = True
-            writer.cancel()
+            self._writer.cancel()
 
 
 def event_stream_response(

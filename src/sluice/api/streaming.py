@@ -13,7 +13,7 @@ that keeps up gets every token as the run said it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from sluice.api.eventstream import Last
 from sluice.api.state import Renderer, ServerState
@@ -21,44 +21,88 @@ from sluice.api.wire import KEEP_ALIVE
 from sluice.events import End, Event
 
 
-async def stream_run(
+def stream_run(
     state: ServerState,
     run_id: str,
     render: Renderer,
     *,
     after_seq: int = 0,
     stop_on_disconnect: bool = False,
-) -> AsyncIterator[bytes]:
+) -> RunStream:
     """Each batch of the run's events as one write; a comment when nothing came for a while.
 
     If the client leaves before the run ends and ``stop_on_disconnect``, the run is
     aborted (in a task: the request's own task is being cancelled).
     """
-    settings = state.settings
-    is_finished = False
-    is_delivered = after_seq > 0
-    try:
-        async for batch in state.runs.follow(
+    return RunStream(state, run_id, render, after_seq, stop_on_disconnect)
+
+
+class RunStream:
+    """``stream_run``'s writes, as a plain async iterator: no generator frame (and loop
+    weak reference) held for as long as a stream lasts. Close it with ``aclose()``."""
+
+    __slots__ = (
+        "_batches",
+        "_is_delivered",
+        "_is_finished",
+        "_owes_delivery",
+        "_render",
+        "_run_id",
+        "_state",
+        "_stop_on_disconnect",
+    )
+
+    def __init__(
+        self,
+        state: ServerState,
+        run_id: str,
+        render: Renderer,
+        after_seq: int,
+        stop_on_disconnect: bool,
+    ) -> None:
+        settings = state.settings
+        self._batches = state.runs.follow(
             run_id,
             after_seq,
             idle_s=settings.keepalive_s,
             max_batch=settings.max_batch,
             coalesce=settings.coalesce_tokens,
             hold_start_s=settings.hold_start_s,
-        ):
-            if not batch:
-                yield KEEP_ALIVE
-            elif isinstance(batch[-1][1], End):
-                yield Last(render(batch))  # ends the body in the same write
-            else:
-                yield render(batch)
-            if not is_delivered and batch and batch[-1][0] > 1:  # past Start (seq 1)
-                is_delivered = True
-                state.turns.delivered(run_id)
-        is_finished = True
-    finally:
-        if not is_finished and stop_on_disconnect and state.runs.is_running(run_id):
+        )
+        self._state = state
+        self._run_id = run_id
+        self._render = render
+        self._stop_on_disconnect = stop_on_disconnect
+        self._is_delivered = after_seq > 0
+        self._owes_delivery = False
+        self._is_finished = False
+
+    def __aiter__(self) -> RunStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._owes_delivery:  # the first token's write has returned: store the turn
+            self._owes_delivery = False
+            self._state.turns.delivered(self._run_id)
+        try:
+            batch = await anext(self._batches)
+        except StopAsyncIteration:
+            self._is_finished = True
+            raise
+        if not batch:
+            return KEEP_ALIVE
+        if not self._is_delivered and batch[-1][0] > 1:  # past Start (seq 1)
+            self._is_delivered = self._owes_delivery = True
+        if isinstance(batch[-1][1], End):
+            return Last(self._render(batch))  # ends the body in the same write
+        return self._render(batch)
+
+    async def aclose(self) -> None:
+        await self._batches.aclose()
+        state, run_id = self._state, self._run_id
+        if not self._is_finished and self._stop_on_disconnect and state.runs.is_running(run_id):
             state.spawn(asyncio.get_running_loop().create_task(state.runs.abort(run_id)))
+        self._is_finished = True
 
 
 async def collect_run(state: ServerState, run_id: str) -> list[Event]:
