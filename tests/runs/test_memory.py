@@ -236,3 +236,13 @@ async def test_a_compacted_run_keeps_its_text_once_when_the_final_says_it():
     stretch, final = compact._items[1], compact._items[2]
     assert isinstance(final, Final)
     assert stretch.text is final.text  # type: ignore[union-attr]
+
+
+async def test_a_compacted_run_with_a_token_over_255_characters_resumes_inside_it():
+    log = MemoryRunLog()
+    long = "x" * 300
+    await log.append("r", [Start("r"), Token("a"), Token(long), Token("b"), End()])
+    await log.close("r")
+    await log.read_to_end("r")
+    assert await log.read("r", 2, wait_s=0) == [(4, Token(long + "b")), (5, End())]
+    assert await log.read("r", 3, wait_s=0) == [(4, Token("b")), (5, End())]

@@ -7,6 +7,10 @@ tokens retained held ~100 MB. Compacted, a token costs its characters and four b
 Reading a compacted run gives each stretch of tokens as one ``Token`` numbered as its last
 (what a slow reader gets from ``coalesce_tokens``), starting inside the stretch when the
 reader resumes from the middle of it: the text is the same, nothing is missed.
+
+A finished run is kept for minutes and a busy server holds thousands, so the form is
+small: the items in a tuple, their first numbers in an array, each token's length in one
+byte (an array of them for a token longer than 255 characters).
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ from sluice.runs.log import LogEntry
 @dataclass(frozen=True, slots=True)
 class _Tokens:
     text: str
-    ends: array[int]  # where each token ends in ``text``
+    lengths: bytes | array[int]  # each token's length, in order
+
+
+def _lengths(texts: list[str]) -> bytes | array[int]:
+    sizes = [len(text) for text in texts]
+    return bytes(sizes) if max(sizes) < 256 else array("I", sizes)
 
 
 class CompactRun:
@@ -33,41 +42,25 @@ class CompactRun:
     def __init__(self, events: list[Event | str]) -> None:
         """``events`` as the in-memory log keeps them: a token as its text."""
         self.count = len(events)
-        self._items: list[Event | _Tokens] = []
-        self._firsts: list[int] = []  # the sequence number of each item's first event
+        items: list[Event | _Tokens] = []
+        firsts = array("I")  # the sequence number of each item's first event
         texts: list[str] = []
         for seq, event in enumerate(events, 1):
             if isinstance(event, str):
                 if not texts:
-                    self._firsts.append(seq)
+                    firsts.append(seq)
                 texts.append(event)
                 continue
-            self._flush(texts)
-            self._firsts.append(seq)
-            self._items.append(event)
-        self._flush(texts)
-        self._share_final_text()
-
-    def _share_final_text(self) -> None:
-        """When the tokens are one stretch saying what the ``Final`` says (the usual run),
-        keep the text once: the stretch reads the ``Final``'s string."""
-        stretches = [i for i, item in enumerate(self._items) if isinstance(item, _Tokens)]
-        finals = [item for item in self._items if isinstance(item, Final)]
-        if len(stretches) == 1 and finals:
-            stretch = self._items[stretches[0]]
-            assert isinstance(stretch, _Tokens)
-            if finals[-1].text == stretch.text:
-                self._items[stretches[0]] = _Tokens(finals[-1].text, stretch.ends)
-
-    def _flush(self, texts: list[str]) -> None:
+            if texts:
+                items.append(_Tokens("".join(texts), _lengths(texts)))
+                texts = []
+            firsts.append(seq)
+            items.append(event)
         if texts:
-            ends = array("I")
-            end = 0
-            for text in texts:
-                end += len(text)
-                ends.append(end)
-            self._items.append(_Tokens("".join(texts), ends))
-            texts.clear()
+            items.append(_Tokens("".join(texts), _lengths(texts)))
+        _share_final_text(items)
+        self._items = tuple(items)
+        self._firsts = firsts
 
     def read(self, after_seq: int, limit: int | None = None) -> list[LogEntry]:
         """The events after ``after_seq``, each stretch of tokens as one (at most ``limit``)."""
@@ -77,12 +70,24 @@ class CompactRun:
             if limit is not None and len(out) >= limit:
                 break
             if isinstance(item, _Tokens):
-                last = first + len(item.ends) - 1
+                last = first + len(item.lengths) - 1
                 if last <= after_seq:
                     continue
                 skipped = after_seq + 1 - first
-                start = item.ends[skipped - 1] if skipped > 0 else 0
+                start = sum(item.lengths[:skipped]) if skipped > 0 else 0
                 out.append((last, Token(item.text[start:])))
             elif first > after_seq:
                 out.append((first, item))
         return out
+
+
+def _share_final_text(items: list[Event | _Tokens]) -> None:
+    """When the tokens are one stretch saying what the ``Final`` says (the usual run), keep
+    the text once: the stretch reads the ``Final``'s string."""
+    stretches = [i for i, item in enumerate(items) if isinstance(item, _Tokens)]
+    finals = [item for item in items if isinstance(item, Final)]
+    if len(stretches) == 1 and finals:
+        stretch = items[stretches[0]]
+        assert isinstance(stretch, _Tokens)
+        if finals[-1].text == stretch.text:
+            items[stretches[0]] = _Tokens(finals[-1].text, stretch.lengths)

@@ -31,8 +31,12 @@ class _Run:
         # a long run's memory beside the text): ``read`` gives Token objects back.
         self.events: list[Event | str] = []
         self.compact: CompactRun | None = None
-        self.waiters = Waiters()
+        self.waiters: Waiters | None = Waiters()  # None once closed: nobody waits then
         self.closed_at: float | None = None
+
+
+_COMPACTED: list[Event | str] = []
+"""A compacted run's ``events``, shared (a closed run is never appended to)."""
 
 
 class MemoryRunLog:
@@ -73,7 +77,7 @@ class MemoryRunLog:
             raise RuntimeError(f"expected an open run, got closed run {run_id!r}")
         if events:
             run.events.extend([event.text if type(event) is Token else event for event in events])
-            if run.waiters:
+            if run.waiters:  # not None: the run is open
                 run.waiters.wake()
         return len(run.events)
 
@@ -85,7 +89,7 @@ class MemoryRunLog:
         run = self._get(run_id)
         if run.compact is not None:
             return run.compact.read(after_seq, limit)
-        if after_seq >= len(run.events) and run.closed_at is None and wait_s > 0:
+        if after_seq >= len(run.events) and run.waiters is not None and wait_s > 0:
             if not await wait(run.waiters, self._expiry, wait_s):
                 return []
         stop = len(run.events) if limit is None else min(len(run.events), after_seq + limit)
@@ -105,7 +109,9 @@ class MemoryRunLog:
             run.closed_at = self._clock()
             self._closed[run_id] = run.closed_at
             self._to_compact.append((run.closed_at, run_id))
-            run.waiters.wake()
+            if run.waiters is not None:
+                run.waiters.wake()
+                run.waiters = None
 
     async def is_closed(self, run_id: str) -> bool:
         return self._get(run_id).closed_at is not None
@@ -144,4 +150,4 @@ class MemoryRunLog:
 def _compact(run: _Run) -> None:
     if run.compact is None:
         run.compact = CompactRun(run.events)
-        run.events = []
+        run.events = _COMPACTED

@@ -7,7 +7,7 @@ configured ``kind: model``; without one, the model configured through the enviro
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,9 +93,8 @@ async def chat_turn(
             render_chat_json(events, context), media_type="application/json", headers=headers
         )
 
-    def render(batch: Any) -> bytes:
-        return render_chat_sse(batch, context, include_tokens=include_tokens)
-
+    # A partial, not a closure: it is kept for resuming as long as the run is (~0.2 KB less).
+    render = partial(render_chat_sse, context=context, include_tokens=include_tokens)
     state.remember_renderer(turn.run_id, render)
     return event_stream_response(
         stream_run(state, turn.run_id, render), headers=headers, headers_with_first=True

@@ -7,6 +7,7 @@ Existing Flowise clients work unmodified: the ``flowise`` SDK asks
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any, Literal
 
 import orjson
@@ -126,9 +127,8 @@ async def prediction(
         content = render_flowise_json(await collect_run(state, turn.run_id), context)
         return Response(content, media_type="application/json", headers=headers)
 
-    def render(batch: Any) -> bytes:
-        return render_flowise_sse(batch, context)
-
+    # A partial, not a closure: it is kept for resuming as long as the run is (~0.2 KB less).
+    render = partial(render_flowise_sse, context=context)
     state.remember_renderer(turn.run_id, render)
     stream = stream_run(state, turn.run_id, render, stop_on_disconnect=flow.stop_on_disconnect)
     return event_stream_response(stream, headers=headers, headers_with_first=True)
