@@ -7,7 +7,7 @@ configured ``kind: model``; without one, the model configured through the enviro
 
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,8 +32,12 @@ class ChatRequest(BaseModel):
     includeTokens: bool | None = None
 
 
+@lru_cache(maxsize=256)
 def chat_flow(model_id: str | None) -> Flow:
-    """The built-in chat flow: one prompt node on ``model_id`` (or the default model)."""
+    """The built-in chat flow: one prompt node on ``model_id`` (or the default model).
+
+    Made once per model (flows are frozen): not validated again, nor held once per live
+    turn."""
     return Flow(
         id=f"chat:{model_id or 'default'}",
         nodes=[PromptNode(type="prompt", id="reply", model=model_id)],
