@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -32,7 +31,7 @@ class ServerState:
     turns: Turns
     runs: RunRegistry
     sockets: SocketIO | None = None
-    renderers: OrderedDict[str, Renderer] = field(default_factory=OrderedDict)
+    renderers: dict[str, Renderer] = field(default_factory=dict)
     background: set[asyncio.Task[object]] = field(default_factory=set)
 
     @staticmethod
@@ -43,9 +42,9 @@ class ServerState:
 
     def remember_renderer(self, run_id: str, renderer: Renderer) -> None:
         """How to render this run for a client that resumes it (bounded, oldest dropped)."""
-        self.renderers[run_id] = renderer
+        self.renderers[run_id] = renderer  # a dict keeps insertion order: oldest first
         while len(self.renderers) > MAX_REMEMBERED_RUNS:
-            self.renderers.popitem(last=False)
+            del self.renderers[next(iter(self.renderers))]
 
     async def join_chat_room(self, sid: str, chat_id: str) -> None:
         """Let a socket.io client (Flowise's ``socketIOClientId``) hear this chat's messages."""

@@ -182,24 +182,8 @@ class RunRegistry:
         return True
 
     async def _run(self, run: _Run, produce: Producer, on_event: OnEvent | None) -> None:
-        try:
-            await self._produce(run, produce, on_event)
-        except asyncio.CancelledError:
-            if not run.is_aborted:
-                raise
-        run.is_producing = False
-        task = asyncio.current_task()
-        if run.is_aborted and task is not None and task.cancelling():
-            task.uncancel()  # the abort is handled: closing the run must not be cancelled
-        try:
-            await self._finish(run)
-        except Exception:
-            # The log itself failed (a backend outage): nothing more can be said to readers.
-            logger.exception("run %s: the run log failed", run.run_id)
-        finally:
-            del self._runs[run.run_id]
-
-    async def _produce(self, run: _Run, produce: Producer, on_event: OnEvent | None) -> None:
+        # The producer's loop is here rather than in a coroutine of its own: one frame less
+        # held for as long as the run lasts.
         events = produce()
         append, run_id, observe = self.log.append, run.run_id, run.transcript.observe
         is_first_token = True
@@ -214,11 +198,25 @@ class RunRegistry:
                 if is_first_token and isinstance(event, Token):
                     is_first_token = False
                     await asyncio.sleep(0)  # followers write the first token now
+        except asyncio.CancelledError:
+            if not run.is_aborted:
+                raise
         except Exception as exc:  # reported as an Error event when the run closes
             run.failure = exc
         finally:
             if isinstance(events, AsyncGenerator):
                 await events.aclose()
+        run.is_producing = False
+        task = asyncio.current_task()
+        if run.is_aborted and task is not None and task.cancelling():
+            task.uncancel()  # the abort is handled: closing the run must not be cancelled
+        try:
+            await self._finish(run)
+        except Exception:
+            # The log itself failed (a backend outage): nothing more can be said to readers.
+            logger.exception("run %s: the run log failed", run.run_id)
+        finally:
+            del self._runs[run.run_id]
 
     async def _finish(self, run: _Run) -> None:
         closing: list[Event] = []
