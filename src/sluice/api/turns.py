@@ -15,6 +15,7 @@ import logging
 import sys
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -62,10 +63,9 @@ class Turn:
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
     is_open: bool = False
-    """Whether the turn's rows are written (``opening`` and ``open_timer`` are then None:
-    a finished task and a cancelled timer are not kept for the rest of the stream)."""
+    """Whether the turn's rows are written (``opening`` is then None: a finished task is
+    not kept for the rest of the stream)."""
     opening: asyncio.Task[None] | None = None
-    open_timer: asyncio.TimerHandle | None = None
     checkpointed_at: float = 0.0
     checkpoint: asyncio.Task[None] | None = None
 
@@ -87,6 +87,10 @@ class Turns:
         self.checkpoint_s = checkpoint_s
         self.registry: RunRegistry | None = None
         self._turns: dict[str, Turn] = {}
+        # Turns to store by a time if no token has been delivered first, oldest first: one
+        # timer for all of them (the wait is the same for all), not a loop timer per turn.
+        self._due: deque[tuple[float, Turn]] = deque()
+        self._due_timer: asyncio.TimerHandle | None = None
 
     async def start(
         self,
@@ -115,9 +119,7 @@ class Turns:
         past = tuple({"role": t["role"], "content": t["content"]} for t in history)
         run_input = RunInput(question, past, dict(vars or {}), turn.chat_id)
         self._turns[turn.run_id] = turn
-        turn.open_timer = asyncio.get_running_loop().call_later(
-            OPEN_WITHIN_S, self._start_opening, turn
-        )
+        self._open_by(asyncio.get_running_loop().time() + OPEN_WITHIN_S, turn)
         await self.registry.start(
             partial(run_flow, flow, run_input, self.services, run_id=turn.run_id),
             run_id=turn.run_id,
@@ -152,10 +154,22 @@ class Turns:
         if turn is not None:
             self._start_opening(turn)
 
+    def _open_by(self, when: float, turn: Turn) -> None:
+        self._due.append((when, turn))
+        if self._due_timer is None:
+            self._due_timer = asyncio.get_running_loop().call_at(when, self._open_due)
+
+    def _open_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self._due and self._due[0][0] <= now:
+            _, turn = self._due.popleft()
+            if turn.run_id in self._turns:  # still running: store it now
+                self._start_opening(turn)
+        when = self._due[0][0] if self._due else None
+        self._due_timer = None if when is None else loop.call_at(when, self._open_due)
+
     def _start_opening(self, turn: Turn) -> None:
-        if turn.open_timer is not None:
-            turn.open_timer.cancel()
-            turn.open_timer = None
         if turn.opening is None and not turn.is_open:
             turn.opening = asyncio.create_task(self._open(turn))
 
