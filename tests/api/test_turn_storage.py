@@ -11,6 +11,8 @@ import pytest
 
 from sluice.api import turns as turns_module
 from sluice.api.state import ServerState
+from sluice.api.streaming import collect_run
+from sluice.events import Error, Saved
 from sluice.store import MessageStatus
 from tests.api.test_eventstream import Recorder, post
 from tests.api.test_slow_consumer import delta, running
@@ -49,3 +51,29 @@ async def test_a_turn_slow_to_answer_is_stored_before_its_first_token(
         await request
         messages = await state.db.messages.list_messages(user["chatId"])
         assert (messages[-1].content, messages[-1].status) == ("Late", MessageStatus.COMPLETE)
+
+
+async def test_turns_stored_together_fail_alone(tmp_path: Path, upstream: Upstream):
+    release = asyncio.Event()
+    for _ in range(2):
+        upstream.reply([release, delta("Hi"), b"data: [DONE]\n\n"])
+    async with running(tmp_path, upstream) as app:
+        state: ServerState = app.state.sluice
+        flow = await state.catalog.flow("relay")
+        assert flow is not None
+        # The store refuses a chat id over 255 characters (the API never sends one).
+        good, bad = [
+            await state.turns.start(flow, "hi", chat_id=chat_id) for chat_id in ("ok", "x" * 300)
+        ]
+        for turn in (good, bad):  # both delivered at once: stored in one write
+            state.turns.delivered(turn.run_id)
+        release.set()
+        events = {turn.chat_id: await collect_run(state, turn.run_id) for turn in (good, bad)}
+        stored = await state.db.messages.list_messages("ok")
+    assert any(isinstance(e, Saved) for e in events["ok"])
+    [error] = [e for e in events[bad.chat_id] if isinstance(e, Error)]
+    assert error.code == "store_failed"
+    assert [(m.role.value, m.content, m.status) for m in stored] == [
+        ("user", "hi", MessageStatus.COMPLETE),
+        ("assistant", "Hi", MessageStatus.COMPLETE),
+    ]

@@ -7,7 +7,14 @@ import asyncio
 import pytest
 
 from sluice.events import SourceDocument, ToolUse
-from sluice.store import Database, MessageRole, MessageStatus, RecordNotFoundError
+from sluice.store import (
+    Database,
+    MessageRole,
+    MessageStatus,
+    RecordNotFoundError,
+    StoreError,
+)
+from sluice.store.messages import OpenTurn
 
 USER = MessageRole.USER
 BOT = MessageRole.ASSISTANT
@@ -61,6 +68,41 @@ async def test_open_turn_in_an_existing_chat_keeps_its_flow(db: Database):
     assert chat is not None
     assert chat.flow_id == "support"
     assert len(await db.messages.list_messages("chat-1")) == 2
+
+
+@pytest.mark.anyio
+async def test_open_turns_stores_many_turns_in_one_write_new_chats_and_old(db: Database):
+    await _chat(db, flow_id="support")
+    user_ids = await db.messages.open_turns(
+        [
+            OpenTurn("chat-1", "again", "bot-a", flow_id="other"),
+            OpenTurn("chat-2", "first", "bot-b", flow_id="sales"),
+            OpenTurn("chat-2", "second", "bot-c", flow_id="sales"),
+        ]
+    )
+    assert len(set(user_ids)) == 3
+    chats = {c: await db.chats.get_chat(c) for c in ("chat-1", "chat-2")}
+    assert {c: chat.flow_id for c, chat in chats.items() if chat} == {
+        "chat-1": "support",
+        "chat-2": "sales",
+    }
+    second = await db.messages.list_messages("chat-2")
+    assert [(m.id, m.role, m.status, m.content) for m in second] == [
+        (user_ids[1], "user", "complete", "first"),
+        ("bot-b", "assistant", "streaming", ""),
+        (user_ids[2], "user", "complete", "second"),
+        ("bot-c", "assistant", "streaming", ""),
+    ]
+
+
+@pytest.mark.anyio
+async def test_open_turns_stores_none_when_one_cannot_be_stored(db: Database):
+    await db.messages.open_turn("chat-1", "hi", message_id="taken")
+    with pytest.raises(StoreError):
+        await db.messages.open_turns(
+            [OpenTurn("chat-2", "hi", "fresh"), OpenTurn("chat-3", "hi", "taken")]
+        )
+    assert await db.chats.get_chat("chat-2") is None
 
 
 @pytest.mark.anyio

@@ -26,7 +26,7 @@ from sluice.flows.model import Flow
 from sluice.flows.runner import run_flow
 from sluice.flows.state import FlowServices, RunInput
 from sluice.runs import RunRegistry
-from sluice.store import ChatTurn, Database, MessageStatus, StoreError
+from sluice.store import ChatTurn, Database, MessageStatus, OpenTurn, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,11 @@ class Turn:
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
     is_open: bool = False
-    """Whether the turn's rows are written (``opening`` is then None: a finished task is
-    not kept for the rest of the stream)."""
-    opening: asyncio.Task[None] | None = None
+    """Whether the turn's rows are written (``opening`` is then None)."""
+    opening: asyncio.Future[None] | None = None
+    """Done when the write holding this turn's rows has ended (shared by the turns that
+    write together)."""
+    open_error: Exception | None = None
     checkpointed_at: float = 0.0
     checkpoint: asyncio.Task[None] | None = None
 
@@ -91,6 +93,11 @@ class Turns:
         # timer for all of them (the wait is the same for all), not a loop timer per turn.
         self._due: deque[tuple[float, Turn]] = deque()
         self._due_timer: asyncio.TimerHandle | None = None
+        # Turns to store, written together by one task: a thousand turns starting at once
+        # are a few writes, and no task or coroutine is held per turn while they wait.
+        self._to_open: list[Turn] = []
+        self._opened: asyncio.Future[None] | None = None
+        self._opener: asyncio.Task[None] | None = None
 
     async def start(
         self,
@@ -170,15 +177,66 @@ class Turns:
         self._due_timer = None if when is None else loop.call_at(when, self._open_due)
 
     def _start_opening(self, turn: Turn) -> None:
-        if turn.opening is None and not turn.is_open:
-            turn.opening = asyncio.create_task(self._open(turn))
+        if turn.opening is not None or turn.is_open:
+            return
+        loop = asyncio.get_running_loop()
+        if self._opened is None:
+            self._opened = loop.create_future()
+        turn.opening = self._opened
+        self._to_open.append(turn)
+        if self._opener is None:
+            self._opener = loop.create_task(self._open_waiting())
 
     async def _wait_open(self, turn: Turn) -> None:
         """Write the turn's rows now if nothing has yet, and wait until they are written
         (raises ``StoreError`` when writing them failed)."""
         self._start_opening(turn)
         if turn.opening is not None:
-            await turn.opening
+            await asyncio.shield(turn.opening)  # shared: a cancelled waiter must not cancel it
+        if turn.open_error is not None:
+            raise turn.open_error
+
+    async def _open_waiting(self) -> None:
+        """Write the turns waiting to be stored, all in one write, until none is left."""
+        try:
+            while self._to_open:
+                turns, self._to_open = self._to_open, []
+                opened, self._opened = self._opened, None
+                try:
+                    user_ids = await self._open(turns)
+                finally:  # whatever happened, nobody waits on these turns any longer
+                    for turn in turns:
+                        turn.is_open = turn.open_error is None
+                        turn.opening = None
+                    if opened is not None and not opened.done():
+                        opened.set_result(None)
+                for turn, user_id in zip(turns, user_ids, strict=True):
+                    if user_id is not None:
+                        await self._notify(turn.chat_id, user_id, "user", turn.question, "complete")
+        finally:
+            self._opener = None
+
+    async def _open(self, turns: list[Turn]) -> list[str | None]:
+        """The user messages' ids; when the shared write fails, each turn is written alone so
+        that only a turn that cannot be stored fails (its ``open_error``)."""
+        messages = self.db.messages
+        items = [
+            OpenTurn(t.chat_id, t.question, t.message_id, t.flow.id, t.model_id) for t in turns
+        ]
+        try:
+            return list(await messages.open_turns(items))
+        except Exception as exc:  # a turn's own error is raised where it is awaited
+            if len(items) == 1:
+                turns[0].open_error = exc
+                return [None]
+        user_ids: list[str | None] = []
+        for turn, item in zip(turns, items, strict=True):
+            try:
+                [user_id] = await messages.open_turns([item])
+            except Exception as exc:
+                turn.open_error, user_id = exc, None
+            user_ids.append(user_id)
+        return user_ids
 
     async def _save_progress(self, turn: Turn) -> None:
         assert self.registry is not None
@@ -190,17 +248,6 @@ class Turns:
             logger.warning("run %s: saving the text so far failed: %s", turn.run_id, exc)
         finally:
             turn.checkpoint = None
-
-    async def _open(self, turn: Turn) -> None:
-        user_id = await self.db.messages.open_turn(
-            turn.chat_id,
-            turn.question,
-            message_id=turn.message_id,
-            flow_id=turn.flow.id,
-            model_id=turn.model_id,
-        )
-        turn.is_open, turn.opening = True, None  # a failed task stays: awaiting it raises
-        await self._notify(turn.chat_id, user_id, "user", turn.question, "complete")
 
     async def on_finished(self, run_id: str, final: Final, error: Error | None) -> Sequence[Event]:
         turn = self._turns.pop(run_id, None)

@@ -7,6 +7,7 @@ migrations shipped in ``migrations/``; the repositories (``db.chats``, ``db.mess
 
 from sluice.store.db import Database
 from sluice.store.errors import RecordNotFoundError, StoreError
+from sluice.store.messages import OpenTurn
 from sluice.store.types import (
     ChatRecord,
     ChatTurn,
@@ -28,6 +29,7 @@ __all__ = [
     "MessageRecord",
     "MessageRole",
     "MessageStatus",
+    "OpenTurn",
     "RecordNotFoundError",
     "StoreError",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -106,6 +107,18 @@ def _add_values(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class OpenTurn:
+    """What ``open_turns`` stores for one turn: its chat (created if new) and question, and
+    the id of the bot's message that will stream."""
+
+    chat_id: str
+    question: str
+    message_id: str
+    flow_id: str | None = None
+    model_id: str | None = None
+
+
 class MessageRepository:
     """Add, update and read the messages of chats."""
 
@@ -138,25 +151,63 @@ class MessageRepository:
         Returns the user message's id. One transaction instead of three, each a hop to the
         store's thread and a commit.
         """
-        check_id(chat_id, "chatId")
-        _check_message_id(message_id)
-        user_id = str(uuid.uuid4())
+        [user_id] = await self.open_turns(
+            [OpenTurn(chat_id, question, message_id, flow_id, model_id)]
+        )
+        return user_id
+
+    async def open_turns(self, turns: Sequence[OpenTurn]) -> list[str]:
+        """``open_turn`` for many turns in one transaction, one statement per kind of row
+        (a thousand turns starting together are one write, not a thousand); all or none.
+
+        Returns the user messages' ids, in order.
+        """
         now = self._db.now()
-        chat = {"chat_id": chat_id, "flow_id": flow_id, "model_id": model_id, "created_at": now}
-        user = _add_values(
-            chat_id, user_id, MessageRole.USER, question, MessageStatus.COMPLETE, now
-        )
-        bot = _add_values(
-            chat_id, message_id, MessageRole.ASSISTANT, "", MessageStatus.STREAMING, now
-        )
+        chats: list[dict[str, object]] = []
+        messages: list[dict[str, object]] = []
+        user_ids: list[str] = []
+        for turn in turns:
+            check_id(turn.chat_id, "chatId")
+            _check_message_id(turn.message_id)
+            user_id = str(uuid.uuid4())
+            user_ids.append(user_id)
+            chats.append(
+                {
+                    "chat_id": turn.chat_id,
+                    "flow_id": turn.flow_id,
+                    "model_id": turn.model_id,
+                    "created_at": now,
+                }
+            )
+            messages.append(
+                _add_values(
+                    turn.chat_id,
+                    user_id,
+                    MessageRole.USER,
+                    turn.question,
+                    MessageStatus.COMPLETE,
+                    now,
+                )
+            )
+            messages.append(
+                _add_values(
+                    turn.chat_id,
+                    turn.message_id,
+                    MessageRole.ASSISTANT,
+                    "",
+                    MessageStatus.STREAMING,
+                    now,
+                )
+            )
         add_chat = self._add_chat
 
         def write(connection: Connection) -> None:
-            connection.execute(add_chat, chat)
-            connection.execute(_ADD, [user, bot])
+            if chats:
+                connection.execute(add_chat, chats)
+                connection.execute(_ADD, messages)
 
         await self._db.write(write)
-        return user_id
+        return user_ids
 
     async def add_message(
         self,
