@@ -13,6 +13,7 @@ backend, which implements the same ``RunLog`` protocol.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -21,6 +22,8 @@ from sluice.events import Event, Token
 from sluice.runs.compact import CompactRun
 from sluice.runs.log import LogEntry, RunNotFoundError
 from sluice.runs.waiters import Expiry, Waiters, wait
+
+logger = logging.getLogger(__name__)
 
 
 class _Run:
@@ -148,6 +151,10 @@ class MemoryRunLog:
 
 
 def _compact(run: _Run) -> None:
-    if run.compact is None:
-        run.compact = CompactRun(run.events)
+    if run.compact is None and run.events is not _COMPACTED:
+        try:
+            run.compact = CompactRun(run.events)
+        except TypeError:  # an event JSON cannot carry (orjson's error): keep it as it is
+            logger.warning("a finished run could not be compacted", exc_info=True)
+            return
         run.events = _COMPACTED
