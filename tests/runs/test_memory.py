@@ -202,7 +202,7 @@ async def test_a_run_nobody_read_to_its_end_is_compacted_only_after_compact_afte
 
 
 async def test_a_closed_run_a_follower_read_to_its_end_is_compacted_at_once():
-    log = MemoryRunLog(compact_after_s=600)
+    log = MemoryRunLog(compact_after_s=600, compact_delay_s=0)
     await log.append("r", [Start("r"), Token("Hel"), Token("lo")])
     await log.read_to_end("r")  # still open: nothing changes
     await log.append("r", [Token(" you"), Final("Hello you"), End()])
@@ -242,7 +242,7 @@ async def test_a_compacted_run_keeps_its_text_once_when_the_final_says_it():
 
 
 async def test_a_compacted_run_with_a_token_over_255_characters_resumes_inside_it():
-    log = MemoryRunLog()
+    log = MemoryRunLog(compact_delay_s=0)
     long = "x" * 300
     await log.append("r", [Start("r"), Token("a"), Token(long), Token("b"), End()])
     await log.close("r")
@@ -257,7 +257,7 @@ def test_a_compacted_run_reads_as_its_events_with_each_stretch_of_tokens_merged(
     events: list[Event], after_seq: int
 ):
     async def read_both() -> tuple[list[LogEntry], list[LogEntry]]:
-        log = MemoryRunLog()
+        log = MemoryRunLog(compact_delay_s=0)
         await log.append("r", [*events, End()])
         await log.close("r")
         whole = await log.read("r", after_seq, wait_s=0)
@@ -266,3 +266,20 @@ def test_a_compacted_run_reads_as_its_events_with_each_stretch_of_tokens_merged(
 
     whole, compacted = asyncio.run(read_both())
     assert compacted == coalesce_tokens(whole)
+
+
+async def test_runs_read_through_are_compacted_together_a_little_later():
+    log = MemoryRunLog(compact_delay_s=0.01)
+    for run_id in ("a", "b"):
+        await log.append(run_id, [Start(run_id), Token("x"), Token("y"), End()])
+        await log.close(run_id)
+        await log.read_to_end(run_id)
+    assert log._runs["a"].compact is None  # not on the path of what runs next
+    handle = log._compacting
+    assert handle is not None
+    done = asyncio.Event()
+    # A timer just after the compaction's own: the loop has run that one by then.
+    asyncio.get_running_loop().call_at(handle.when() + 0.001, done.set)  # type: ignore[attr-defined]
+    await done.wait()
+    assert all(log._runs[run_id].compact is not None for run_id in ("a", "b"))
+    assert await log.read("b", 0, wait_s=0) == [(1, Start("b")), (3, Token("xy")), (4, End())]

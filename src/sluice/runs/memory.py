@@ -2,10 +2,11 @@
 retention by a clock.
 
 A closed run is compacted (``compact.py``: its tokens kept as one text per stretch, read
-back as one token each) as soon as a follower has read it through its ``End``
-(``read_to_end``), or ``compact_after_s`` after it closed when none has: a live follower
-sees every token as it was said, and a thousand finished runs do not hold a thousand lists
-of token strings until a timer.
+back as one token each) soon after a follower has read it through its ``End``
+(``read_to_end``; ``compact_delay_s`` later, runs read through meanwhile together, so that
+the work is off the path of the next request), or ``compact_after_s`` after it closed when
+none has: a live follower sees every token as it was said, and a thousand finished runs do
+not hold a thousand lists of token strings until a timer.
 
 It serves one process. Several replicas behind one deployment need the Redis Streams
 backend, which implements the same ``RunLog`` protocol.
@@ -13,6 +14,7 @@ backend, which implements the same ``RunLog`` protocol.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -38,6 +40,10 @@ class _Run:
         self.closed_at: float | None = None
 
 
+_COMPACT_BATCH = 256
+"""Runs compacted per loop turn: a thousand streams ending together never stall the loop
+for long."""
+
 _COMPACTED: list[Event | str] = []
 """A compacted run's ``events``, shared (a closed run is never appended to)."""
 
@@ -55,6 +61,7 @@ class MemoryRunLog:
         *,
         retention_s: float = 3600.0,
         compact_after_s: float = 10.0,
+        compact_delay_s: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if retention_s < 0:
@@ -66,6 +73,9 @@ class MemoryRunLog:
         self._closed: dict[str, float] = {}  # run id -> closed at, oldest first
         self._to_compact: deque[tuple[float, str]] = deque()
         self._expiry = Expiry()
+        self._compact_delay_s = compact_delay_s
+        self._read_through: list[str] = []
+        self._compacting: asyncio.Handle | None = None
 
     def __len__(self) -> int:
         """The number of runs held, open or within retention."""
@@ -103,8 +113,28 @@ class MemoryRunLog:
 
     async def read_to_end(self, run_id: str) -> None:
         run = self._runs.get(run_id)
-        if run is not None and run.closed_at is not None:
+        if run is None or run.closed_at is None:
+            return
+        if self._compact_delay_s <= 0:
             _compact(run)
+            return
+        self._read_through.append(run_id)
+        if self._compacting is None:
+            loop = asyncio.get_running_loop()
+            self._compacting = loop.call_later(self._compact_delay_s, self._compact_read_through)
+
+    def _compact_read_through(self) -> None:
+        """Compact the runs read through, at most ``_COMPACT_BATCH`` per loop turn."""
+        batch = self._read_through[:_COMPACT_BATCH]
+        del self._read_through[:_COMPACT_BATCH]
+        for run_id in batch:
+            run = self._runs.get(run_id)
+            if run is not None:
+                _compact(run)
+        loop = asyncio.get_running_loop()
+        self._compacting = (
+            loop.call_soon(self._compact_read_through) if self._read_through else None
+        )
 
     async def close(self, run_id: str) -> None:
         run = self._get(run_id)
