@@ -1,14 +1,16 @@
-"""The SQLite writer thread: writes waiting together share a commit, a failure stays its own."""
+"""The SQLite writer thread: writes waiting together share a commit, a failure stays its own;
+reads run beside it on a thread of their own."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, create_engine, event, text
 
-from sluice.store import StoreError
+from sluice.store import Database, StoreError
 from sluice.store.writer import SQLiteWriter
 
 pytestmark = pytest.mark.anyio
@@ -79,3 +81,23 @@ async def test_a_write_after_close_is_refused(writer: SQLiteWriter):
         await writer.close()  # twice is fine
         with pytest.raises(StoreError, match="closed"):
             await writer.write(insert(2))
+
+
+@pytest.mark.anyio
+async def test_a_read_on_a_sqlite_file_does_not_wait_behind_a_write(tmp_path: Path):
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_write(connection: Connection) -> None:
+        entered.set()
+        release.wait(10)
+
+    async with Database.open(f"sqlite+aiosqlite:///{tmp_path / 'sluice.db'}") as db:
+        await db.migrate()
+        write = asyncio.ensure_future(db.run(slow_write))
+        try:
+            assert await asyncio.to_thread(entered.wait, 10)
+            async with asyncio.timeout(5):  # the writer's thread is held meanwhile
+                assert await db.chats.get_chat("nobody") is None
+        finally:
+            release.set()
+            await write

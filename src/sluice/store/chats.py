@@ -42,7 +42,7 @@ class ChatRepository:
 
     async def get_chat(self, chat_id: str) -> ChatRecord | None:
         query = _by_id(chat_id)
-        row = await self._db.run(lambda c: c.execute(query).mappings().one_or_none())
+        row = await self._db.read(lambda c: c.execute(query).mappings().one_or_none())
         return None if row is None else _record(row)
 
     async def list_chats(self, flow_id: str | None = None, *, limit: int = 100) -> list[ChatRecord]:
@@ -50,7 +50,7 @@ class ChatRepository:
         query = select(*_COLUMNS).order_by(Chat.c.created_at.desc(), Chat.c.id).limit(limit)
         if flow_id is not None:
             query = query.where(Chat.c.flow_id == flow_id)
-        rows = await self._db.run(lambda c: c.execute(query).mappings().all())
+        rows = await self._db.read(lambda c: c.execute(query).mappings().all())
         return [_record(row) for row in rows]
 
     async def delete_chat(self, chat_id: str) -> bool:

@@ -48,6 +48,9 @@ class Connector:
 
     ``engine`` is the async engine (PostgreSQL, in-memory SQLite); ``writer`` the
     synchronous engine of a SQLite file, whose works run in one thread. One of the two.
+    ``reader``, with ``writer``, is a second engine on the same file whose thread runs
+    ``read`` works: WAL lets them read beside the writer instead of queueing behind the
+    turn writes of a burst (a key check, a chat's history).
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class Connector:
         clock: Clock,
         *,
         writer: Engine | None = None,
+        reader: Engine | None = None,
     ):
         if engine is not None and writer is None:
             self.dialect = engine.dialect.name
@@ -70,6 +74,7 @@ class Connector:
         # 3,000 messages at 1,000 concurrent streams). Queued here, nobody times out.
         self._serial = asyncio.Lock() if self.dialect == "sqlite" else None
         self._writer = SQLiteWriter(writer) if writer is not None else None
+        self._reader = SQLiteWriter(reader) if reader is not None else self._writer
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` on one connection as one transaction, committed when it returns.
@@ -89,8 +94,17 @@ class Connector:
     write = run
     """``run``, named for the turn writes that read better so."""
 
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """``run`` for a ``work`` that only reads: on a SQLite file in the reader's thread."""
+        if self._reader is None:
+            return await self.run(work)
+        result: T = await self._reader.write(work)
+        return result
+
     async def close(self) -> None:
         """Finish the works queued, then close the SQLite file's connection and thread."""
+        if self._reader is not None and self._reader is not self._writer:
+            await self._reader.close()
         if self._writer is not None:
             await self._writer.close()
 

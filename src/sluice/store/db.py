@@ -45,11 +45,17 @@ class Database:
     """
 
     def __init__(
-        self, engine: AsyncEngine | None, *, clock: Clock = utc_now, writer: Engine | None = None
+        self,
+        engine: AsyncEngine | None,
+        *,
+        clock: Clock = utc_now,
+        writer: Engine | None = None,
+        timeout_s: float = 10.0,
     ):
         self.engine = engine
         self.writer = writer
-        connector = Connector(engine, clock, writer=writer)
+        reader = None if writer is None else _create_sqlite_engine(writer.url, timeout_s)
+        connector = Connector(engine, clock, writer=writer, reader=reader)
         self.chats = ChatRepository(connector)
         self.messages = MessageRepository(connector)
         self.definitions = DefinitionRepository(connector)
@@ -69,7 +75,7 @@ class Database:
         url = database_url(url)
         writer = _create_writer(url, timeout_s)
         engine = None if writer is not None else _create_engine(url, timeout_s)
-        return cls(engine, clock=clock, writer=writer)
+        return cls(engine, clock=clock, writer=writer, timeout_s=timeout_s)
 
     @property
     def url(self) -> str:
@@ -154,14 +160,18 @@ def _create_writer(url: URL, timeout_s: float) -> Engine | None:
     an in-memory database would be another database on another connection)."""
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
+    return _create_sqlite_engine(url.set(drivername="sqlite+pysqlite"), timeout_s)
+
+
+def _create_sqlite_engine(url: URL, timeout_s: float) -> Engine:
+    """One connection on a SQLite file, used by one thread (closing it may happen elsewhere)."""
     engine = create_engine(
-        url.set(drivername="sqlite+pysqlite"),
+        url,
         hide_parameters=True,
         json_serializer=_dump_json,
         json_deserializer=orjson.loads,
         pool_size=1,
         max_overflow=0,
-        # Only the writer thread uses its connection; closing it may happen elsewhere.
         connect_args={"timeout": timeout_s, "check_same_thread": False},
     )
     listen(engine, "connect", _configure_sqlite)

@@ -50,13 +50,13 @@ class DefinitionRepository:
 
     async def get_definition(self, kind: str, definition_id: str) -> DefinitionRecord | None:
         query = select(*_COLUMNS).where(Definition.c.kind == kind, Definition.c.id == definition_id)
-        row = await self._db.run(lambda c: c.execute(query).mappings().one_or_none())
+        row = await self._db.read(lambda c: c.execute(query).mappings().one_or_none())
         return None if row is None else _record(row)
 
     async def list_definitions(self, kind: str) -> list[DefinitionRecord]:
         """Every definition of ``kind``, by id."""
         query = select(*_COLUMNS).where(Definition.c.kind == kind).order_by(Definition.c.id)
-        rows = await self._db.run(lambda c: c.execute(query).mappings().all())
+        rows = await self._db.read(lambda c: c.execute(query).mappings().all())
         return [_record(row) for row in rows]
 
     async def delete_definition(self, kind: str, definition_id: str) -> bool:

@@ -66,7 +66,7 @@ class KeyRepository:
 
     async def _find(self, key_id: str) -> RowMapping | None:
         query = select(APIKey).where(APIKey.c.id == key_id)
-        found: RowMapping | None = await self._db.run(
+        found: RowMapping | None = await self._db.read(
             lambda c: c.execute(query).mappings().one_or_none()
         )
         return found
@@ -74,7 +74,7 @@ class KeyRepository:
     async def list_keys(self) -> list[KeyRecord]:
         """Every key, revoked ones too, oldest first."""
         query = select(APIKey).order_by(APIKey.c.created_at, APIKey.c.id)
-        rows = await self._db.run(lambda c: c.execute(query).mappings().all())
+        rows = await self._db.read(lambda c: c.execute(query).mappings().all())
         return [_record(row) for row in rows]
 
     async def revoke_key(self, key_id: str) -> bool:

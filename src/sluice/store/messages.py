@@ -293,7 +293,7 @@ class MessageRepository:
 
     async def get_message(self, message_id: str) -> MessageRecord | None:
         query = select(*_COLUMNS).join(Chat).where(Message.c.id == message_id)
-        row = await self._db.run(lambda c: c.execute(query).mappings().one_or_none())
+        row = await self._db.read(lambda c: c.execute(query).mappings().one_or_none())
         return None if row is None else _record(row)
 
     async def list_messages(
@@ -307,7 +307,7 @@ class MessageRepository:
             query = query.where(Message.c.chat_id == chat_id)
         if flow_id is not None:
             query = query.where(Chat.c.flow_id == flow_id)
-        rows = await self._db.run(lambda c: c.execute(query).mappings().all())
+        rows = await self._db.read(lambda c: c.execute(query).mappings().all())
         return [_record(row) for row in rows]
 
     async def history(self, chat_id: str, limit: int = 50) -> list[ChatTurn]:
@@ -326,7 +326,7 @@ class MessageRepository:
             .order_by(Message.c.seq.desc())
             .limit(limit)
         )
-        rows = await self._db.run(lambda c: c.execute(query).mappings().all())
+        rows = await self._db.read(lambda c: c.execute(query).mappings().all())
         return [ChatTurn(role=row["role"], content=row["content"]) for row in reversed(rows)]
 
 
