@@ -14,7 +14,6 @@ import asyncio
 import logging
 import sys
 import time
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from sluice.events import Error, Event, Final, Saved, Token
 from sluice.flows.model import Flow
 from sluice.flows.runner import run_flow
 from sluice.flows.state import FlowServices, RunInput
+from sluice.ids import new_id
 from sluice.runs import RunRegistry
 from sluice.store import ChatTurn, Database, MessageStatus, OpenTurn, StoreError
 
@@ -114,9 +114,9 @@ class Turns:
             raise RuntimeError("expected Turns.registry to be set, got None")
         is_new = chat_id is None
         turn = Turn(
-            str(uuid.uuid4()),
-            chat_id or str(uuid.uuid4()),
-            str(uuid.uuid4()),
+            new_id(),
+            chat_id or new_id(),
+            new_id(),
             flow,
             question,
             model_id,

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Self, TypeAlias
 
 from sluice.errors import ConfigError, UpstreamError
 from sluice.events import End, Error, Event, Final, Start, Token
+from sluice.ids import new_id
 from sluice.runs.follow import follow
 from sluice.runs.log import LogEntry, RunLog, RunNotFoundError
 from sluice.runs.transcript import Transcript
@@ -61,7 +61,7 @@ event: ``Start | End`` makes a new union each time it is evaluated)."""
 
 
 def _new_run_id() -> str:
-    return str(uuid.uuid4())
+    return new_id()
 
 
 class RunRegistry:

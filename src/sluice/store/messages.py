@@ -7,7 +7,6 @@ text said so far, and ``finish_message`` records how it ended and why.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ from sqlalchemy import (
 )
 
 from sluice.events import Final, JSONObject, SourceDocument, ToolUse, event_from_dict
+from sluice.ids import new_id
 from sluice.store.connection import Connector, as_utc
 from sluice.store.errors import RecordNotFoundError, StoreError
 from sluice.store.models import Chat, Message
@@ -169,7 +169,7 @@ class MessageRepository:
         for turn in turns:
             check_id(turn.chat_id, "chatId")
             _check_message_id(turn.message_id)
-            user_id = str(uuid.uuid4())
+            user_id = new_id()
             user_ids.append(user_id)
             chats.append(
                 {
@@ -226,12 +226,12 @@ class MessageRepository:
         """
         if message_id is not None:
             _check_message_id(message_id)
-        new_id = message_id or str(uuid.uuid4())
-        values = _add_values(chat_id, new_id, role, content, status, self._db.now())
+        message_id = message_id or new_id()
+        values = _add_values(chat_id, message_id, role, content, status, self._db.now())
         inserted: int = await self._db.run(lambda c: c.execute(_ADD, values).rowcount)
         if inserted != 1:
             raise RecordNotFoundError("chat", chat_id)
-        return new_id
+        return message_id
 
     async def checkpoint_message(self, message_id: str, content: str) -> None:
         """Save the text said so far of a message still streaming (call it now and then,
