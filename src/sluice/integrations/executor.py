@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
-from typing import Self, cast
+from typing import Self
 
 import aiohttp
 
@@ -158,7 +158,8 @@ class IntegrationRun:
                     block.settings(), content_type=content_type, keep_chunks=self._keep_chunks
                 )
                 body = self._call.body(response)
-                stream = self._batches_of(body, reader)
+                reads = body if self._on_read is None else _observed(body, self._on_read)
+                stream = read_batches(reads, reader)
                 try:  # not ``aclosing``: two objects less for as long as the stream lasts
                     async for batch in stream:
                         yield batch
@@ -170,27 +171,12 @@ class IntegrationRun:
                     raise
                 finally:
                     reader.close()
-                    await stream.aclose()
-                    await body.aclose()
+                    await stream.aclose()  # and with it the body
         except UpstreamError as exc:
             if self._call.error_body is not None:
                 self._chunks = [self._call.error_body]
             self._error = self._scrubbed(exc)
             raise
-
-    def _batches_of(
-        self, body: BodyReads, reader: StreamReader
-    ) -> AsyncGenerator[list[str], None] | _FedBody:
-        """The pieces of each read. Usually the body's reads fed to the reader right here
-        (``_FedBody``, no generator held per stream); ``read_batches`` when held text is
-        released on a timer or the admin panel watches each read."""
-        if reader.holds_by_time or self._on_read is not None:
-            reads: AsyncIterator[bytes] = body
-            if self._on_read is not None:
-                reads = _observed(body, self._on_read)
-            # read_batches is an async generator function; its annotation says AsyncIterator
-            return cast(AsyncGenerator[list[str], None], read_batches(reads, reader))
-        return _FedBody(body, reader)
 
     async def _read_whole(
         self, response: aiohttp.ClientResponse
@@ -207,46 +193,6 @@ class IntegrationRun:
         if self.request.secrets and self._reader is not None:
             scrub_state(self._reader.state, self.request)
         return exc
-
-
-class _FedBody:
-    """``read_batches`` for the usual stream (no timed release), as a plain async iterator:
-    the pieces of each read of ``body``; then what ``finish`` releases; raises the reader's
-    error once its pieces are out."""
-
-    __slots__ = ("_body", "_is_done", "_reader")
-
-    def __init__(self, body: BodyReads, reader: StreamReader) -> None:
-        self._body = body
-        self._reader = reader
-        self._is_done = False
-
-    def __aiter__(self) -> _FedBody:
-        return self
-
-    async def __anext__(self) -> list[str]:
-        reader = self._reader
-        while not self._is_done:
-            if reader.error is not None:
-                raise reader.error
-            try:
-                data = await anext(self._body)
-            except StopAsyncIteration:
-                self._is_done = True
-                tail = reader.finish()
-                if tail:
-                    return tail
-                break
-            pieces = reader.feed(data)
-            if pieces:
-                return pieces
-        if reader.error is not None:
-            raise reader.error
-        raise StopAsyncIteration
-
-    async def aclose(self) -> None:
-        self._is_done = True
-        await self._body.aclose()
 
 
 async def _observed(body: BodyReads, on_read: Callable[[], None]) -> AsyncGenerator[bytes, None]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 
@@ -311,34 +312,87 @@ def _not_json(raw: str, mapping: str) -> StreamError:
     )
 
 
-async def read_batches(
-    body: AsyncIterator[bytes], reader: StreamReader
-) -> AsyncIterator[list[str]]:
-    """Yield the pieces each read of ``body`` releases, as one list per read.
+class Batches(Protocol):
+    """What ``read_batches`` returns: an async iterator of piece lists, closed by ``aclose``."""
 
-    Empty lists are not yielded. When the stream fails, the pieces said before the failure
-    are yielded first and then ``reader.error`` is raised. With ``max_hold_ms`` held text is
-    released on time even while the upstream is silent.
+    def __aiter__(self) -> AsyncIterator[list[str]]: ...
+
+    async def __anext__(self) -> list[str]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def read_batches(body: AsyncIterator[bytes], reader: StreamReader) -> Batches:
+    """The pieces each read of ``body`` releases, as one list per read.
+
+    Empty lists are not given. When the stream fails, the pieces said before the failure
+    come first and then ``reader.error`` is raised. With ``max_hold_ms`` held text is
+    released on time even while the upstream is silent. ``aclose()`` closes ``body``.
     """
     if reader.holds_by_time:
+        return _held_batches(body, reader)
+    return _FedBatches(body, reader)
+
+
+class _FedBatches:
+    """``read_batches`` without timed release (the common case), as a plain async
+    iterator: no generator frame, nor the loop's weak reference to it, held per stream."""
+
+    __slots__ = ("_body", "_is_done", "_reader")
+
+    def __init__(self, body: AsyncIterator[bytes], reader: StreamReader) -> None:
+        self._body = body
+        self._reader = reader
+        self._is_done = False
+
+    def __aiter__(self) -> _FedBatches:
+        return self
+
+    async def __anext__(self) -> list[str]:
+        reader = self._reader
+        while not self._is_done:
+            if reader.error is not None:
+                raise reader.error
+            try:
+                data = await anext(self._body)
+            except StopAsyncIteration:
+                self._is_done = True
+                tail = reader.finish()
+                if tail:
+                    return tail
+                break
+            pieces = reader.feed(data)
+            if pieces:
+                return pieces
+        if reader.error is not None:
+            raise reader.error
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        self._is_done = True
+        aclose = getattr(self._body, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _held_batches(
+    body: AsyncIterator[bytes], reader: StreamReader
+) -> AsyncGenerator[list[str], None]:
+    try:
         async for pieces in _reads_with_hold(body, reader):
             if pieces:
                 yield pieces
             if reader.error is not None:
                 raise reader.error
-    else:  # the common case, one generator less per read
-        feed = reader.feed
-        async for data in body:
-            pieces = feed(data)
-            if pieces:
-                yield pieces
-            if reader.error is not None:
-                raise reader.error
-    tail = reader.finish()
-    if tail:
-        yield tail
-    if reader.error is not None:
-        raise reader.error
+        tail = reader.finish()
+        if tail:
+            yield tail
+        if reader.error is not None:
+            raise reader.error
+    finally:
+        aclose = getattr(body, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 async def read_stream(body: AsyncIterator[bytes], reader: StreamReader) -> AsyncIterator[str]:
