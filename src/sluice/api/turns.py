@@ -62,11 +62,12 @@ class Turn:
     model_id: str | None = None
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
-    is_open: bool = False
-    """Whether the turn's rows are written (``opening`` is then None)."""
     opening: asyncio.Future[None] | None = None
     """Done when the write holding this turn's rows has ended (shared by the turns that
-    write together)."""
+    write together); None before it starts and once it has ended."""
+    is_opened: bool = False
+    """Whether that write has ended: the rows are stored unless ``open_error`` says why
+    not (a failed write is not tried again)."""
     open_error: Exception | None = None
     checkpointed_at: float = 0.0
     checkpoint: asyncio.Task[None] | None = None
@@ -177,7 +178,7 @@ class Turns:
         self._due_timer = None if when is None else loop.call_at(when, self._open_due)
 
     def _start_opening(self, turn: Turn) -> None:
-        if turn.opening is not None or turn.is_open:
+        if turn.opening is not None or turn.is_opened:
             return
         loop = asyncio.get_running_loop()
         if self._opened is None:
@@ -206,8 +207,7 @@ class Turns:
                     user_ids = await self._open(turns)
                 finally:  # whatever happened, nobody waits on these turns any longer
                     for turn in turns:
-                        turn.is_open = turn.open_error is None
-                        turn.opening = None
+                        turn.is_opened, turn.opening = True, None
                     if opened is not None and not opened.done():
                         opened.set_result(None)
                 for turn, user_id in zip(turns, user_ids, strict=True):
