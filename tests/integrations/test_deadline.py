@@ -63,7 +63,10 @@ async def test_time_spent_between_reads_counts_and_the_next_read_fails_at_once()
 
     try:
         assert await deadline.read(read) == 1
-        await asyncio.sleep(0.06)  # the consumer's own work, past the deadline
+        # The consumer's own work, until just past the deadline (a timer, not a guess).
+        past = asyncio.Event()
+        loop.call_at(deadline.when + 0.001, past.set)
+        await past.wait()
         with pytest.raises(TimeoutError):
             await deadline.read(read)
     finally:
