@@ -6,11 +6,18 @@ word, so tokens = spaces in the text, whatever the server merged). A request is 
 when it fails, answers other than 200, carries an error event (Flowise ``error``, chat API
 ``error``, an OpenAI ``error`` object), or ends with fewer tokens than ``--expect-tokens``.
 
+With ``--interleave``, a JSON list of targets (``name``, ``url``, ``body``, ``wire``) is
+measured in turn, ``--run-length`` requests to one target (after ``--run-warmup``
+unmeasured ones) and then the next, in a new order each cycle, one request at a time: the
+machine's drift over the run falls on every target alike, while each server is measured
+warm, as in a run of its own. The summary then has one entry per target name.
+
 ``--wire`` says how to read the stream: ``openai`` (``choices[0].delta.content``),
 ``flowise`` (``{"event": "token", "data": …}``) or ``chat`` (``{"type": "token", "content":
 …}``).
 
     python bench/relay/loadgen.py URL --body JSON --wire openai --requests 200 --concurrency 1
+    python bench/relay/loadgen.py --interleave '[{"name": …, "url": …, "body": …, "wire": …}]'
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import random
 import statistics
 import sys
 import time
@@ -162,10 +170,58 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     return summarise(results, wall_s, args.expect_tokens)
 
 
+async def run_interleaved(args: argparse.Namespace) -> dict[str, object]:
+    """``--requests`` requests per target, one at a time, the targets in turn."""
+    targets = orjson.loads(args.interleave)
+    timeout = aiohttp.ClientTimeout(total=args.timeout_s)
+    sessions = [  # one client per target, as separate runs would have
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout)
+        for _ in targets
+    ]
+    results: list[list[Result]] = [[] for _ in targets]
+    spent = [0.0 for _ in targets]
+    try:
+
+        async def one(i: int) -> Result:
+            t = targets[i]
+            return await one_request(sessions[i], t["url"], t["body"].encode(), WIRES[t["wire"]])
+
+        for _ in range(args.warmup):
+            for i in range(len(targets)):
+                await one(i)
+        order = list(range(len(targets)))
+        shuffle = random.Random(args.seed).shuffle
+        runs = -(-args.requests // args.run_length)
+        for cycle in range(runs):
+            shuffle(order)  # a new order per cycle: no target always follows the same one
+            for i in order:
+                for _ in range(args.run_warmup):  # the server warms up again, unmeasured
+                    await one(i)
+                for _ in range(min(args.run_length, args.requests - cycle * args.run_length)):
+                    result = await one(i)
+                    results[i].append(result)
+                    spent[i] += result.total_s
+    finally:
+        for session in sessions:
+            await session.close()
+    return {
+        t["name"]: summarise(results[i], spent[i], args.expect_tokens)
+        for i, t in enumerate(targets)
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("url")
-    parser.add_argument("--body", required=True, help="the JSON request body")
+    parser.add_argument("url", nargs="?")
+    parser.add_argument("--interleave", help="a JSON list of targets, measured in turn")
+    parser.add_argument("--body", help="the JSON request body")
+    parser.add_argument(
+        "--run-length", type=int, default=20, help="--interleave: requests to a target in a row"
+    )
+    parser.add_argument(
+        "--run-warmup", type=int, default=2, help="--interleave: unmeasured ones before them"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="of the --interleave orders")
     parser.add_argument("--wire", choices=sorted(WIRES), default="openai")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=1)
@@ -174,7 +230,12 @@ def main() -> None:
     parser.add_argument("--timeout-s", type=float, default=120.0, help="per request")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    summary = uvloop.run(run(args))
+    if args.interleave:
+        summary = uvloop.run(run_interleaved(args))
+    elif args.url and args.body:
+        summary = uvloop.run(run(args))
+    else:
+        parser.error("give URL and --body, or --interleave")
     sys.stdout.buffer.write(orjson.dumps(summary) + b"\n")
 
 

@@ -180,6 +180,36 @@ def run_loadgen(url: str, body: bytes, wire: str, scenario: Any) -> dict[str, An
     return summary
 
 
+def run_interleaved(
+    targets: list[dict[str, str]], scenario: Any, seed: int, run_length: int, run_warmup: int
+) -> dict[str, Any]:
+    """One ``loadgen.py --interleave`` run: a summary per target name."""
+    command = [
+        sys.executable,
+        str(HERE / "loadgen.py"),
+        "--interleave",
+        orjson.dumps(targets).decode(),
+        "--requests",
+        str(scenario.requests),
+        "--expect-tokens",
+        str(scenario.tokens),
+        "--seed",
+        str(seed),
+        "--run-length",
+        str(run_length),
+        "--run-warmup",
+        str(run_warmup),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, check=True, timeout=600, preexec_fn=_raise_open_files
+    )
+    summaries: dict[str, Any] = orjson.loads(done.stdout.splitlines()[-1])
+    for name, summary in summaries.items():
+        if summary["errors"]:
+            logger.warning("%s: %d errors %s", name, summary["errors"], summary["error_kinds"])
+    return summaries
+
+
 LITELLM_VENV = Path.home() / ".cache" / "sluice-bench" / "litellm-venv"
 LITELLM_SPEC = "litellm[proxy]>=1.70,<2"
 

@@ -10,7 +10,9 @@ median. The last line is one JSON object with the ratios the targets are stated 
 
     python bench/relay/run.py [--quick] [--rounds 3] [--with-litellm]
 
-S1 latency: 1 stream at a time, 200 requests x 50 tokens, no delay.
+S1 latency: 1 stream at a time, 200 requests x 50 tokens, no delay. The targets are taken
+in turn, 20 requests to one (after 2 unmeasured) and then the next, so that the machine's
+drift falls on all alike (``--s1-blocks``: all 200 to one target, then the next).
 S2 throughput: 32 concurrent x 2,000 tokens, no delay.
 S3 concurrency: 1,000 concurrent x 100 tokens, 20 ms apart.
 """
@@ -38,6 +40,7 @@ from bench.relay.procs import (  # after the path set-up above
     free_port,
     peak_rss_mb,
     reset_peak_rss,
+    run_interleaved,
     run_loadgen,
     start_litellm,
 )
@@ -71,6 +74,11 @@ QUICK = (
     Scenario("s2", 16, 16, 500, 0, 1),
     Scenario("s3", 200, 200, 50, 20, 0),
 )
+
+S1_RUN_LENGTH = 20
+"""S1's requests to one target in a row, in the interleaved measure."""
+S1_RUN_WARMUP = 2
+"""Unmeasured requests before each run of them (the server warms up again)."""
 
 FLOWS = """\
 kind: integration
@@ -141,6 +149,57 @@ def measure(target: Target, base: str, scenario: Scenario, upstream: Service) ->
         "cpu_s_per_1k_tokens": 1000 * cpu_s / tokens,
         "peak_rss_mb": peak_rss_mb(service.pid),
     }
+
+
+def measure_interleaved(
+    targets: list[tuple[Target, str]],
+    scenario: Scenario,
+    upstream: Service,
+    *,
+    seed: int,
+    run_length: int = S1_RUN_LENGTH,
+    run_warmup: int = S1_RUN_WARMUP,
+) -> dict[str, dict[str, float]]:
+    """``measure`` for targets taken in turn (S1): ``run_length`` requests to one target
+    (after ``run_warmup`` unmeasured ones), then the next, each cycle in a new order. The
+    drift of a noisy machine so falls on every target alike instead of on whichever block
+    of 200 it hits, and each server is still measured warm. A server's CPU per request is
+    its CPU over every request it served, warm-ups included (both Sluice wires together;
+    the upstream's for ``direct``, which serves every target's)."""
+    specs = []
+    for target, base in targets:
+        url, body = target.request(base, scenario)
+        specs.append({"name": target.name, "url": url, "body": body.decode(), "wire": target.wire})
+    if scenario.warmup:
+        run_interleaved(specs, replace(scenario, requests=scenario.warmup), seed, 1, 0)
+    served: dict[int, tuple[Service, int]] = {upstream.pid: (upstream, len(targets))}
+    for target, _ in targets:
+        if target.service is not None:
+            service, count = served.get(target.service.pid, (target.service, 0))
+            served[service.pid] = (service, count + 1)
+    cpu_before = {pid: service.cpu_s() for pid, (service, _) in served.items()}
+    summaries = run_interleaved(specs, replace(scenario, warmup=0), seed, run_length, run_warmup)
+    per_target = scenario.requests + run_warmup * -(-scenario.requests // run_length)
+    cpu_ms = {
+        pid: 1000 * (service.cpu_s() - cpu_before[pid]) / (count * per_target)
+        for pid, (service, count) in served.items()
+    }
+    figures = {}
+    for target, _ in targets:
+        summary = summaries[target.name]
+        ttft, total = summary["ttft_ms"], summary["total_ms"]
+        service = target.service or upstream
+        figures[target.name] = {
+            "ttft_p50": ttft["p50"] or float("nan"),
+            "ttft_p99": ttft["p99"] or float("nan"),
+            "total_p50": total["p50"] or float("nan"),
+            "tokens_per_s": summary["tokens_per_s"] or 0.0,
+            "errors": summary["errors"],
+            "cpu_ms_per_request": cpu_ms[service.pid],
+            "cpu_s_per_1k_tokens": cpu_ms[service.pid] / scenario.tokens,
+            "peak_rss_mb": peak_rss_mb(service.pid),
+        }
+    return figures
 
 
 def ratios(r: dict[str, dict[str, dict[str, float]]], sluice: list[str]) -> dict[str, float]:
@@ -257,6 +316,11 @@ def services(
         yield started
 
 
+def target_of(name: str, running: dict[str, tuple[Service, str]]) -> Target:
+    wire = "openai" if name in ("direct", "bare", "litellm") else name.removeprefix("sluice-")
+    return Target(name, None if name == "direct" else running[name][0], wire)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts, for development")
@@ -265,6 +329,17 @@ def main() -> None:
     parser.add_argument("--wires", default="flowise,chat", help="Sluice APIs to measure")
     parser.add_argument("--profile", default=None, help="a command prefix for sluice (py-spy)")
     parser.add_argument("--scenarios", default="s1,s2,s3", help="which to run (ratios need all)")
+    parser.add_argument(
+        "--s1-run-length", type=int, default=S1_RUN_LENGTH, help="S1 requests to a target in a row"
+    )
+    parser.add_argument(
+        "--s1-run-warmup", type=int, default=S1_RUN_WARMUP, help="unmeasured ones before them"
+    )
+    parser.add_argument(
+        "--s1-blocks",
+        action="store_true",
+        help="measure S1 target by target, 200 requests each (default: interleaved)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     chosen = args.scenarios.split(",")
@@ -280,26 +355,29 @@ def main() -> None:
         for index in range(args.rounds):
             result: dict[str, dict[str, dict[str, float]]] = {}
             for scenario in scenarios:
-                result[scenario.name] = {}
                 order = names if index % 2 == 0 else names[::-1]
+                targets = [(target_of(name, running), running[name][1]) for name in order]
+                if scenario.name == "s1" and not args.s1_blocks:
+                    result["s1"] = measure_interleaved(
+                        targets,
+                        scenario,
+                        upstream,
+                        seed=index,
+                        run_length=args.s1_run_length,
+                        run_warmup=args.s1_run_warmup,
+                    )
+                else:
+                    result[scenario.name] = {
+                        target.name: measure(target, base, scenario, upstream)
+                        for target, base in targets
+                    }
                 for name in order:
-                    service, base = running[name]
-                    target = Target(
-                        name,
-                        None if name == "direct" else service,
-                        "openai"
-                        if name in ("direct", "bare", "litellm")
-                        else name.removeprefix("sluice-"),
-                    )
-                    result[scenario.name][name] = figures = measure(
-                        target, base, scenario, upstream
-                    )
                     logger.info(
                         "round %d %s %-15s %s",
                         index + 1,
                         scenario.name,
                         name,
-                        orjson.dumps(figures).decode(),
+                        orjson.dumps(result[scenario.name][name]).decode(),
                     )
             rounds.append(result)
     out = sys.stdout
