@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,16 +83,24 @@ class Service:
         *,
         ping: str | None = None,
         wrap: str | None = None,
+        forks_worker: bool = False,
+        env: Mapping[str, str] | None = None,
         timeout_s: float = 60.0,
     ) -> Iterator[Service]:
         """Start ``command`` (under ``wrap``, a command prefix such as py-spy's), wait up to
-        ``timeout_s`` until ``port`` accepts (and ``ping`` answers 200), stop it on exit."""
+        ``timeout_s`` until ``port`` accepts (and ``ping`` answers 200), stop it on exit.
+        With ``forks_worker`` (granian), the process measured is the worker it forks."""
         argv = [*wrap.split(), *command] if wrap else list(command)
         # preexec_fn only raises the open-files limit (1,000 streams need 2,000+ sockets).
-        process = subprocess.Popen(argv, start_new_session=True, preexec_fn=_raise_open_files)
+        process = subprocess.Popen(
+            argv,
+            start_new_session=True,
+            preexec_fn=_raise_open_files,
+            env=None if env is None else {**os.environ, **env},
+        )
         try:
             _wait_ready(process, port, ping, timeout_s)
-            pid = _server_pid(process.pid, command) if wrap else process.pid
+            pid = _server_pid(process.pid, command) if wrap or forks_worker else process.pid
             logger.info("%s ready on port %d (pid %d)", name, port, pid)
             yield cls(name, process, pid)
         finally:
@@ -123,7 +131,8 @@ def _wait_ready(
 
 
 def _server_pid(root: int, command: Sequence[str]) -> int:
-    """The pid of ``command`` started under a wrapper: the wrapper's child running it."""
+    """The pid of ``command`` started under a wrapper: the wrapper's child running it (or
+    the worker a server forks, whose command line is its parent's)."""
     for _ in range(100):
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import logging
 import statistics
 import subprocess
@@ -118,7 +119,7 @@ class Target:
                 "messages": [{"role": "user", "content": "hi"}],
             }
             return f"{base}/v1/chat/completions", orjson.dumps(body)
-        if self.name == "sluice-flowise":
+        if self.wire == "flowise":
             body = {"question": "hi", "streaming": True}
             return f"{base}/api/v1/prediction/{scenario.name}", orjson.dumps(body)
         body = {"message": "hi", "chatModelId": scenario.name, "stream": True}
@@ -245,7 +246,7 @@ def table(rounds: list[dict[str, dict[str, dict[str, float]]]], targets: list[st
 def services(
     args: argparse.Namespace, work: Path, scenarios: tuple[Scenario, ...]
 ) -> Iterator[dict[str, tuple[Service, str]]]:
-    ports = {name: free_port() for name in ("upstream", "bare", "sluice", "litellm")}
+    ports = {name: free_port() for name in ("upstream", "bare", "sluice", "granian", "litellm")}
     upstream_url = f"http://127.0.0.1:{ports['upstream']}"
     flows = work / "flows"
     flows.mkdir()
@@ -308,6 +309,11 @@ def services(
         base = f"http://127.0.0.1:{ports['sluice']}"
         started["sluice-flowise"] = (sluice, base)
         started["sluice-chat"] = (sluice, base)
+        if args.with_granian:
+            granian = stack.enter_context(
+                start_granian(work, flows, ports["granian"], wrap=args.profile)
+            )
+            started["granian-flowise"] = (granian, f"http://127.0.0.1:{ports['granian']}")
         if args.with_litellm:
             litellm = stack.enter_context(
                 start_litellm(work, scenarios, upstream_url, ports["litellm"])
@@ -316,8 +322,55 @@ def services(
         yield started
 
 
+def start_granian(
+    work: Path, flows: Path, port: int, *, wrap: str | None
+) -> contextlib.AbstractContextManager[Service]:
+    """Sluice's app (``create_app``, settings from ``SLUICE_*``) under granian instead of
+    uvicorn: one worker, uvloop, on its own migrated database."""
+    if importlib.util.find_spec("granian") is None:
+        raise SystemExit("--with-granian: install it first (pip install -e '.[bench]')")
+    database_url = f"sqlite+aiosqlite:///{work / 'granian.db'}"
+    python = sys.executable
+    subprocess.run(
+        [python, "-m", "sluice", "db", "upgrade", "--database-url", database_url],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    command = [
+        python,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--factory",
+        "--loop",
+        "uvloop",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "sluice.api.app:create_app",
+    ]
+    return Service.start(
+        "granian",
+        command,
+        port,
+        ping="/api/v1/ping",
+        wrap=wrap,
+        forks_worker=True,
+        env={"SLUICE_FLOWS": str(flows), "SLUICE_DATABASE_URL": database_url},
+    )
+
+
 def target_of(name: str, running: dict[str, tuple[Service, str]]) -> Target:
-    wire = "openai" if name in ("direct", "bare", "litellm") else name.removeprefix("sluice-")
+    if name in ("direct", "bare", "litellm"):
+        wire = "openai"
+    else:
+        wire = name.rsplit("-", 1)[1]  # sluice-flowise, sluice-chat, granian-flowise
     return Target(name, None if name == "direct" else running[name][0], wire)
 
 
@@ -326,6 +379,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller counts, for development")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--with-litellm", action="store_true")
+    parser.add_argument(
+        "--with-granian", action="store_true", help="also Sluice under granian (Flowise API)"
+    )
     parser.add_argument("--wires", default="flowise,chat", help="Sluice APIs to measure")
     parser.add_argument("--profile", default=None, help="a command prefix for sluice (py-spy)")
     parser.add_argument("--scenarios", default="s1,s2,s3", help="which to run (ratios need all)")
@@ -351,7 +407,11 @@ def main() -> None:
         services(args, Path(tmp), scenarios) as running,
     ):
         upstream = running["direct"][0]
-        names = ["direct", "bare", *sluice, *(["litellm"] if args.with_litellm else [])]
+        others = [
+            *(["granian-flowise"] if args.with_granian else []),
+            *(["litellm"] if args.with_litellm else []),
+        ]
+        names = ["direct", "bare", *sluice, *others]
         for index in range(args.rounds):
             result: dict[str, dict[str, dict[str, float]]] = {}
             for scenario in scenarios:
@@ -389,7 +449,7 @@ def main() -> None:
     if len(scenarios) < len(FULL):
         return
     per_round = [ratios(r, sluice) for r in rounds]
-    for wire in sluice:
+    for wire in [*sluice, *(["granian-flowise"] if args.with_granian else [])]:
         one = [ratios(r, [wire]) for r in rounds]
         out.write(
             f"{wire}: "
