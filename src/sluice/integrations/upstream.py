@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import aclosing, suppress
+from functools import lru_cache, partial
 from types import TracebackType
 from typing import NoReturn, Self
 from urllib.parse import urlsplit
@@ -65,6 +66,7 @@ class UpstreamCall:
         self.ended_at: float | None = None
         self._session = session
         self._total_deadline = 0.0
+        self._deadline: ReadDeadline | None = None
         self._is_read = False
         self._response: aiohttp.ClientResponse | None = None
 
@@ -92,6 +94,10 @@ class UpstreamCall:
     async def __aenter__(self) -> aiohttp.ClientResponse:
         self.started_at = self._now()
         self._total_deadline = self.started_at + self.timeouts.total_s
+        # One timer for the call: the first-chunk deadline covers the response's head, then
+        # the body's reads move it on (``BodyReads``).
+        first = min(self.started_at + self.timeouts.first_chunk_s, self._total_deadline)
+        self._deadline = ReadDeadline(first)
         try:
             response = await self._open()
             self.status = response.status
@@ -131,7 +137,10 @@ class UpstreamCall:
 
     def _end(self, outcome: str) -> None:
         self.ended_at = self._now()
-        self._log(outcome)
+        if self._deadline is not None:
+            self._deadline.close()
+        if logger.isEnabledFor(logging.INFO):
+            self._log(outcome)
 
     def body(self, response: aiohttp.ClientResponse) -> BodyReads:
         """The body's reads, each under the first-chunk or gap deadline and the total one."""
@@ -157,21 +166,23 @@ class UpstreamCall:
             data = memoryview(orjson.dumps(request.body)).tobytes()
             if not any(name.lower() == "content-type" for name in headers):
                 headers["Content-Type"] = "application/json"
-        deadline = min(self.started_at + self.timeouts.first_chunk_s, self._total_deadline)
+        deadline = self._deadline
+        assert deadline is not None  # set by __aenter__
+        send = partial(
+            self._session.request,
+            request.method,
+            request.url,
+            params=request.query or None,
+            headers=headers,
+            data=data,
+            timeout=_client_timeout(self.timeouts.connect_s),
+        )
         try:
-            async with asyncio.timeout_at(deadline):
-                return await self._session.request(
-                    request.method,
-                    request.url,
-                    params=request.query or None,
-                    headers=headers,
-                    data=data,
-                    timeout=aiohttp.ClientTimeout(total=None, connect=self.timeouts.connect_s),
-                )
+            return await deadline.read(send)
         except aiohttp.ServerTimeoutError as exc:  # only connect is set on ClientTimeout
             raise UpstreamTimeoutError("connect", self.timeouts.connect_s) from exc
         except TimeoutError as exc:
-            raise self._timeout_error(deadline) from exc
+            raise self._timeout_error(deadline.when) from exc
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:  # retrying cannot help
             message = request.scrub(f"the URL cannot be requested: {exc}")
             raise ConfigError(message, source=self.source, field="request.url") from None
@@ -234,12 +245,12 @@ class BodyReads:
     __slots__ = ("_call", "_content", "_deadline", "_gap_s", "_is_closed", "_loop", "_total")
 
     def __init__(self, call: UpstreamCall, response: aiohttp.ClientResponse) -> None:
+        assert call._deadline is not None  # the call has been sent
         self._call = call
         self._content = response.content
         self._gap_s = call.timeouts.gap_s
         self._total = call._total_deadline
-        first = min(call.started_at + call.timeouts.first_chunk_s, self._total)
-        self._deadline = ReadDeadline(first)
+        self._deadline = call._deadline  # still the first-chunk deadline: no timer to make
         self._loop = asyncio.get_running_loop()
         self._is_closed = False
 
@@ -286,6 +297,12 @@ def scrub_state(state: StreamState, request: RenderedRequest) -> None:
     state.error = scrub_json(state.error, request.secrets)
     if state.error_message is not None:
         state.error_message = request.scrub(state.error_message)
+
+
+@lru_cache(maxsize=64)
+def _client_timeout(connect_s: float) -> aiohttp.ClientTimeout:
+    """aiohttp's timeouts for a request: only connecting (the rest are ours), made once."""
+    return aiohttp.ClientTimeout(total=None, connect=connect_s)
 
 
 def _since(start: float, end: float | None) -> float | None:
