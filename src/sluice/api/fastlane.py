@@ -102,7 +102,8 @@ class FastLane:
         body = await self._body(receive)
         if body is None:
             return too_large(self.max_body_bytes)
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+        raw_query: bytes = scope["query_string"]
+        query = dict(parse_qsl(raw_query.decode("latin-1"))) if raw_query else {}
         call = Call(self.app.state.sluice, scope["path"], body, query, authorization)
         try:
             return await handler(call)

@@ -183,7 +183,14 @@ def _compile_string(text: str, field: str) -> TemplateNode:
 
 
 def _to_json(value: object) -> JSONValue:
-    if value is None or isinstance(value, str | int | float | bool):
+    kind = type(value)
+    if kind is str or value is None or kind is int or kind is float or kind is bool:
+        return value  # the exact JSON types first, without the ABCs
+    if kind is dict:
+        return {str(k): _to_json(v) for k, v in value.items()}  # type: ignore[attr-defined]
+    if kind is list:
+        return [_to_json(v) for v in value]  # type: ignore[attr-defined]
+    if isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, Undefined):
         return str(value)  # StrictUndefined: raises UndefinedError naming what is missing
