@@ -148,8 +148,8 @@ class AutoFramer(Generic[T]):
         on_chunk: ChunkFactory[object] = plain_chunk,
     ) -> None:
         self._content_type = content_type
-        self._on_sse = cast(EventFactory[T], on_sse)  # T is Chunk by default
-        self._on_chunk = cast(ChunkFactory[T], on_chunk)
+        self._on_sse = cast("EventFactory[T]", on_sse)  # T is Chunk by default
+        self._on_chunk = cast("ChunkFactory[T]", on_chunk)
         self._head = b""
         self.on_resolved = on_resolved
         self.resolved = framing_for_content_type(content_type)

@@ -29,7 +29,7 @@ class LineDecoder(Generic[T]):
     def __init__(self, factory: Callable[[JSONValue, str], T]) -> None: ...
 
     def __init__(self, factory: Callable[[JSONValue, str], object] = plain_chunk) -> None:
-        self._factory = cast(Callable[[JSONValue, str], T], factory)  # T is Chunk by default
+        self._factory = cast("Callable[[JSONValue, str], T]", factory)  # T is Chunk by default
         self._lines = LineSplitter(strip_bom=True)
 
     def decode(self, data: bytes) -> list[T]:

@@ -42,7 +42,7 @@ class NDJSONDecoder(Generic[T]):
     def __init__(self, factory: Callable[[JSONValue, str], T]) -> None: ...
 
     def __init__(self, factory: Callable[[JSONValue, str], object] = plain_chunk) -> None:
-        self._factory = cast(Callable[[JSONValue, str], T], factory)  # T is Chunk by default
+        self._factory = cast("Callable[[JSONValue, str], T]", factory)  # T is Chunk by default
         self._lines = LineSplitter()
         self._held: list[str] = []
         self._held_chars = 0

@@ -150,14 +150,21 @@ class StreamReader:
         the moment its run is done with it.
         """
         self._is_closed = True
-        self._framer, self._sse = LineDecoder(_ignore_chunk), None
+        self._framer, self._sse = _CLOSED_FRAMER, None
 
     def _on_sse_event(self, data: str, event: str, id: str | None, retry_ms: int | None) -> str:
         """The SSE decoder's factory: parse, keep and map one event; return what it says.
 
         The JSON case is written out inline: it runs once per upstream token.
         """
-        if data[:1] in JSON_STARTS and self._failure is None and self.error is None:
+        # ``[DONE]`` starts like JSON: orjson's error for it builds the stdlib's
+        # JSONDecodeError (line and column counted), once per stream.
+        if (
+            data[:1] in JSON_STARTS
+            and data != "[DONE]"
+            and self._failure is None
+            and self.error is None
+        ):
             try:
                 value = orjson.loads(data)
             except orjson.JSONDecodeError:
@@ -302,6 +309,10 @@ class StreamReader:
 
 def _ignore_chunk(value: JSONValue, raw: str) -> str:
     return ""
+
+
+_CLOSED_FRAMER: Framer[str] = LineDecoder(_ignore_chunk)
+"""What a closed reader holds instead of its framer (shared: a closed reader never feeds it)."""
 
 
 def _not_json(raw: str, mapping: str) -> StreamError:

@@ -42,7 +42,7 @@ class SSEDecoder(Generic[T]):
     def __init__(self, factory: EventFactory[T]) -> None: ...
 
     def __init__(self, factory: EventFactory[object] = _sse_event) -> None:
-        self._factory = cast(EventFactory[T], factory)  # T is SSEEvent by default
+        self._factory = cast("EventFactory[T]", factory)  # T is SSEEvent by default
         self._text = TextDecoder()
         self._pending = ""
         self._data: list[str] = []
