@@ -78,14 +78,15 @@ def build_mapping(name: str, expression: str | None = None, *, separator: str = 
     if preset is None:
         names = ", ".join([*BUILTIN_MAPPINGS, *PRESETS])
         raise ConfigError(f"unknown mapping {name!r}; expected one of {names}", field="mapping")
-    return RuleMapping(
-        _preset_plan(preset), needs_end_marker=preset.needs_end_marker, sentinel=preset.sentinel
-    )
+    return _preset_mapping(preset)
 
 
 @lru_cache(maxsize=len(PRESETS))
-def _preset_plan(preset: Preset) -> Plan:
-    return Plan(preset.rules)
+def _preset_mapping(preset: Preset) -> RuleMapping:
+    """One per preset: a rule mapping keeps no state of its own (the stream's is passed in)."""
+    return RuleMapping(
+        Plan(preset.rules), needs_end_marker=preset.needs_end_marker, sentinel=preset.sentinel
+    )
 
 
 @lru_cache(maxsize=256)
