@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from sluice.errors import ConfigError
-from sluice.streams.presets import PRESETS, STREAM_CONVENTIONS, Preset, Rule, Target
+from sluice.streams.presets import PRESETS, STREAM_CONVENTIONS, Rule, Target
 from sluice.streams.rules import MappedFunction, Plan, ReadFunction, error_message
 from sluice.streams.types import Chunk, JSONValue, StreamState
 
@@ -78,12 +78,14 @@ def build_mapping(name: str, expression: str | None = None, *, separator: str = 
     if preset is None:
         names = ", ".join([*BUILTIN_MAPPINGS, *PRESETS])
         raise ConfigError(f"unknown mapping {name!r}; expected one of {names}", field="mapping")
-    return _preset_mapping(preset)
+    return _preset_mapping(name)
 
 
 @lru_cache(maxsize=len(PRESETS))
-def _preset_mapping(preset: Preset) -> RuleMapping:
-    """One per preset: a rule mapping keeps no state of its own (the stream's is passed in)."""
+def _preset_mapping(name: str) -> RuleMapping:
+    """One per preset: a rule mapping keeps no state of its own (the stream's is passed in).
+    Keyed by name: hashing the preset itself walks all its rules."""
+    preset = PRESETS[name]
     return RuleMapping(
         Plan(preset.rules), needs_end_marker=preset.needs_end_marker, sentinel=preset.sentinel
     )
