@@ -32,6 +32,29 @@ async def test_say_streams_words_then_final_and_end(session: aiohttp.ClientSessi
     assert isinstance(events[-1], End)
 
 
+async def test_an_unframed_run_says_the_same_without_start_and_end(
+    session: aiohttp.ClientSession,
+):
+    # The run registry writes its own Start and End; it runs flows unframed.
+    hello = flow({"id": "hello", "type": "say", "text": "Hi {{ question }}!"})
+    services = FlowServices(session, integrations={})
+    framed = [e async for e in run_flow(hello, RunInput("Ada"), services)]
+    unframed = [e async for e in run_flow(hello, RunInput("Ada"), services, framed=False)]
+    assert unframed == framed[1:-1]
+    assert not any(isinstance(e, Start | End) for e in unframed)
+    assert said(unframed) == final(unframed).text == "Hi Ada!"
+
+
+async def test_an_unframed_run_that_fails_ends_with_its_final_not_end(
+    session: aiohttp.ClientSession,
+):
+    broken = flow({"id": "answer", "type": "integration", "integration": "missing"})
+    services = FlowServices(session, integrations={})
+    events = [e async for e in run_flow(broken, RunInput("hi"), services, framed=False)]
+    assert [type(e) for e in events] == [Error, type(final(events))]
+    assert final(events).reason == "error"
+
+
 async def test_say_with_stream_false_says_it_whole(session: aiohttp.ClientSession):
     events = await collect(
         flow({"id": "s", "type": "say", "text": "one two", "stream": False}), session

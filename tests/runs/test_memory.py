@@ -119,6 +119,8 @@ async def test_closed_runs_are_kept_for_the_retention_then_dropped():
     assert await log.expire() == 1
     with pytest.raises(RunNotFoundError):
         await log.read("old", 0, wait_s=0)
+    assert not await log.exists("old")
+    assert await log.exists("open")
     assert not await log.is_closed("open")  # open runs never expire
     assert len(log) == 1
 

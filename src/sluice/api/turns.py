@@ -129,7 +129,7 @@ class Turns:
         self._turns[turn.run_id] = turn
         self._open_by(asyncio.get_running_loop().time() + OPEN_WITHIN_S, turn)
         await self.registry.start(
-            partial(run_flow, flow, run_input, self.services, run_id=turn.run_id),
+            partial(run_flow, flow, run_input, self.services, run_id=turn.run_id, framed=False),
             run_id=turn.run_id,
             on_event=partial(self._on_event, turn),
         )

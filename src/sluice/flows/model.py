@@ -154,6 +154,11 @@ class Flow(_Model):
         return self
 
     @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each node's index by id (where a condition's jump lands)."""
+        return {node.id: index for index, node in enumerate(self.nodes)}
+
+    @cached_property
     def can_stream(self) -> bool:
         """Whether any speaking node streams (Flowise's ``isStreaming``)."""
         return any(node.stream for node in self.nodes if _speaks(node))

@@ -48,17 +48,26 @@ _RUNNERS: dict[type, Callable[[Any, RunState], AsyncGenerator[Event | Jump, None
 
 
 async def run_flow(
-    flow: Flow, run_input: RunInput, services: FlowServices, *, run_id: str | None = None
+    flow: Flow,
+    run_input: RunInput,
+    services: FlowServices,
+    *,
+    run_id: str | None = None,
+    framed: bool = True,
 ) -> AsyncGenerator[Event, None]:
     """Run ``flow`` for one user turn; see the module docstring for the order of events.
+
+    ``framed=False`` leaves out ``Start`` and ``End`` (the run registry writes its own: a
+    round trip through every layer less before the upstream request leaves).
 
     The nodes are played here, not in a generator of their own: each stream holds one
     generator less for as long as it lasts.
     """
     state = RunState(flow, run_input, services, vars={**flow.vars, **run_input.vars})
-    yield Start(run_id)
+    if framed:
+        yield Start(run_id)
     try:
-        positions = {node.id: index for index, node in enumerate(flow.nodes)}
+        positions = flow.positions
         index = 0
         for _ in range(MAX_NODE_RUNS):
             if index >= len(flow.nodes):
@@ -87,15 +96,18 @@ async def run_flow(
         logger.info("flow %s failed: %s", flow.id, code)
         yield Error(code, message)
         yield _final(state, "error")
-        yield End()
+        if framed:
+            yield End()
         return
     except SluiceError as exc:
         yield Error("error", str(exc))
         yield _final(state, "error")
-        yield End()
+        if framed:
+            yield End()
         return
     yield _final(state, "complete")
-    yield End()
+    if framed:
+        yield End()
 
 
 def _final(state: RunState, reason: str) -> Final:

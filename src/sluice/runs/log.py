@@ -67,6 +67,10 @@ class RunLog(Protocol):
         """Whether the run is finished; raises ``RunNotFoundError`` for an unknown run."""
         ...
 
+    async def exists(self, run_id: str) -> bool:
+        """Whether the log holds the run (open, or closed and within retention)."""
+        ...
+
     async def expire(self) -> int:
         """Forget closed runs whose retention has passed; returns how many were dropped."""
         ...

@@ -149,6 +149,9 @@ class MemoryRunLog:
     async def is_closed(self, run_id: str) -> bool:
         return self._get(run_id).closed_at is not None
 
+    async def exists(self, run_id: str) -> bool:
+        return run_id in self._runs
+
     async def expire(self) -> int:
         return self._expire()
 

@@ -27,7 +27,7 @@ from sluice.errors import ConfigError, UpstreamError
 from sluice.events import End, Error, Event, Final, Start, Token
 from sluice.ids import new_id
 from sluice.runs.follow import follow
-from sluice.runs.log import LogEntry, RunLog, RunNotFoundError
+from sluice.runs.log import LogEntry, RunLog
 from sluice.runs.transcript import Transcript
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class RunRegistry:
             raise RuntimeError("expected an entered RunRegistry (async with), got none")
         if run_id is None:
             run_id = self._new_id()
-        elif run_id in self._runs or await self._exists(run_id):
+        elif run_id in self._runs or await self.log.exists(run_id):
             raise ValueError(f"run_id: expected a new id, got {run_id!r}")
         await self.log.append(run_id, [Start(run_id)])
         run = _Run(run_id)
@@ -165,13 +165,6 @@ class RunRegistry:
             coalesce=coalesce,
             hold_start_s=hold_start_s,
         )
-
-    async def _exists(self, run_id: str) -> bool:
-        try:
-            await self.log.is_closed(run_id)
-        except RunNotFoundError:
-            return False
-        return True
 
     def _cancel_producer(self, run: _Run) -> bool:
         """Cancel the run's task while it produces (never while it stores and closes)."""
