@@ -6,7 +6,6 @@ Strings in nodes are templates (see ``integrations.templating``); they see ``que
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
@@ -153,12 +152,7 @@ class Flow(_Model):
                         raise ValueError(f"node {node.id!r} jumps to unknown node {target!r}")
         return self
 
-    @cached_property
-    def positions(self) -> dict[str, int]:
-        """Each node's index by id (where a condition's jump lands)."""
-        return {node.id: index for index, node in enumerate(self.nodes)}
-
-    @cached_property
+    @property
     def can_stream(self) -> bool:
         """Whether any speaking node streams (Flowise's ``isStreaming``)."""
         return any(node.stream for node in self.nodes if _speaks(node))

@@ -67,7 +67,7 @@ async def run_flow(
     if framed:
         yield Start(run_id)
     try:
-        positions = flow.positions
+        positions = {node.id: index for index, node in enumerate(flow.nodes)}
         index = 0
         for _ in range(MAX_NODE_RUNS):
             if index >= len(flow.nodes):
