@@ -7,16 +7,14 @@ import logging
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from sluice.commands.console import err, out
 from sluice.errors import ConfigError
 from sluice.store.db import Database
 from sluice.store.errors import StoreError
 from sluice.store.url import DEFAULT_URL
 
 app = typer.Typer(help="Manage the database.", no_args_is_help=True)
-_out = Console(highlight=False)
-_err = Console(stderr=True, highlight=False)
 
 URLOption = Annotated[
     str,
@@ -41,14 +39,14 @@ def upgrade(url: URLOption = DEFAULT_URL) -> None:
     try:
         database = Database.open(url)
     except ConfigError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        err().print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     try:
         revision = asyncio.run(_upgrade(database))
     except StoreError as exc:
-        _err.print(f"[red]error:[/red] {database.url}: {exc}")
+        err().print(f"[red]error:[/red] {database.url}: {exc}")
         raise typer.Exit(1) from exc
-    _out.print(f"{database.url} is at revision {revision}")
+    out().print(f"{database.url} is at revision {revision}")
 
 
 async def _upgrade(database: Database) -> str:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 
+from sluice.commands.console import err
 from sluice.errors import ConfigError
 from sluice.events import Error, Event, Sources, Status, Token, ToolEnd, ToolStart
 from sluice.flows.default import DEFAULT_FLOW_ID, default_flow
@@ -23,7 +23,6 @@ from sluice.integrations.session import upstream_session
 from sluice.providers.model import model_from_env
 
 app = typer.Typer(help="Work with flows.", no_args_is_help=True)
-_err = Console(stderr=True, highlight=False)
 
 
 @app.command()
@@ -42,7 +41,7 @@ def run(
         definitions = load_definitions([flows]) if flows is not None else Definitions()
         chosen = _choose(flow, definitions)
     except ConfigError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        err().print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     ok = asyncio.run(_run(chosen, question, definitions, json))
     if not ok:
@@ -91,16 +90,16 @@ def _show(event: Event) -> None:
         sys.stdout.write(event.text)
         sys.stdout.flush()
     elif isinstance(event, Status):
-        _err.print(f"[dim]… {event.text}[/dim]")
+        err().print(f"[dim]… {event.text}[/dim]")
     elif isinstance(event, ToolStart):
-        _err.print(f"[cyan]→ {event.name}[/cyan] {orjson.dumps(event.input).decode()}")
+        err().print(f"[cyan]→ {event.name}[/cyan] {orjson.dumps(event.input).decode()}")
     elif isinstance(event, ToolEnd):
         result = f"[red]{event.error}[/red]" if event.error else event.output[:200]
-        _err.print(f"[cyan]← {event.name}[/cyan] {result}")
+        err().print(f"[cyan]← {event.name}[/cyan] {result}")
     elif isinstance(event, Sources):
         sys.stdout.write("\n")
         for document in event.documents:
             title = document.metadata.get("title", "")
-            _err.print(f"[dim]source: {title} ({document.metadata.get('source', '')})[/dim]")
+            err().print(f"[dim]source: {title} ({document.metadata.get('source', '')})[/dim]")
     elif isinstance(event, Error):
-        _err.print(f"\n[red]error ({event.code}):[/red] {event.message}")
+        err().print(f"\n[red]error ({event.code}):[/red] {event.message}")

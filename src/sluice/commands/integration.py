@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from sluice.commands.console import err
 from sluice.errors import ConfigError, UpstreamError
 from sluice.integrations.executor import stream_integration
 from sluice.integrations.loader import load_integrations
@@ -21,7 +21,6 @@ from sluice.integrations.templating import template_context
 app = typer.Typer(
     help="Work with integrations (HTTP requests that may stream).", no_args_is_help=True
 )
-_err = Console(stderr=True, highlight=False)
 
 
 @app.command()
@@ -40,7 +39,7 @@ def run(
         integration = _pick(load_integrations([file]), integration_id, file)
         variables = dict(_parse_var(item) for item in var or [])
     except ConfigError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        err().print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     context = template_context(question=question, vars=variables)
     if not asyncio.run(_run(integration, context)):
@@ -85,10 +84,10 @@ async def _run(integration: Integration, context: dict[str, object]) -> bool:
     sys.stdout.write("\n")
     total_s = time.perf_counter() - started
     first = "-" if first_piece_s is None else f"{first_piece_s * 1000:.0f} ms"
-    _err.print(
+    err().print(
         f"[dim]{len(result.chunks)} chunks, {len(result.text)} characters, "
         f"first piece {first}, total {total_s * 1000:.0f} ms, HTTP {result.status}[/dim]"
     )
     if error is not None:
-        _err.print(f"[red]error ({error.code}):[/red] {error.message}")
+        err().print(f"[red]error ({error.code}):[/red] {error.message}")
     return error is None

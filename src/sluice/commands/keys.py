@@ -6,13 +6,12 @@ import asyncio
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from sluice.api.settings import Settings
+from sluice.commands.console import out
 from sluice.store import Database
 
 app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
-_out = Console(highlight=False)
 
 URLOption = Annotated[
     str | None,
@@ -47,7 +46,7 @@ def list_keys(database_url: URLOption = None) -> None:
             await db.migrate()
             for key in await db.keys.list_keys():
                 state = "revoked" if key.is_revoked else "active"
-                _out.print(f"{key.id}  {key.name}  {state}  {key.created_at:%Y-%m-%d}")
+                out().print(f"{key.id}  {key.name}  {state}  {key.created_at:%Y-%m-%d}")
 
     asyncio.run(run())
 
