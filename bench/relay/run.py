@@ -311,7 +311,7 @@ def services(
         started["sluice-chat"] = (sluice, base)
         if args.with_granian:
             granian = stack.enter_context(
-                start_granian(work, flows, ports["granian"], wrap=args.profile)
+                start_granian(work, flows, ports["granian"])  # never under --profile
             )
             started["granian-flowise"] = (granian, f"http://127.0.0.1:{ports['granian']}")
         if args.with_litellm:
@@ -322,11 +322,10 @@ def services(
         yield started
 
 
-def start_granian(
-    work: Path, flows: Path, port: int, *, wrap: str | None
-) -> contextlib.AbstractContextManager[Service]:
+def start_granian(work: Path, flows: Path, port: int) -> contextlib.AbstractContextManager[Service]:
     """Sluice's app (``create_app``, settings from ``SLUICE_*``) under granian instead of
-    uvicorn: one worker, uvloop, on its own migrated database."""
+    uvicorn: one worker, uvloop, on its own migrated database. Not under ``--profile``: the
+    worker granian forks would sit a level below the wrapper's child that is measured."""
     if importlib.util.find_spec("granian") is None:
         raise SystemExit("--with-granian: install it first (pip install -e '.[bench]')")
     database_url = f"sqlite+aiosqlite:///{work / 'granian.db'}"
@@ -360,7 +359,6 @@ def start_granian(
         command,
         port,
         ping="/api/v1/ping",
-        wrap=wrap,
         forks_worker=True,
         env={"SLUICE_FLOWS": str(flows), "SLUICE_DATABASE_URL": database_url},
     )
@@ -383,7 +381,9 @@ def main() -> None:
         "--with-granian", action="store_true", help="also Sluice under granian (Flowise API)"
     )
     parser.add_argument("--wires", default="flowise,chat", help="Sluice APIs to measure")
-    parser.add_argument("--profile", default=None, help="a command prefix for sluice (py-spy)")
+    parser.add_argument(
+        "--profile", default=None, help="a command prefix for sluice under uvicorn (py-spy)"
+    )
     parser.add_argument("--scenarios", default="s1,s2,s3", help="which to run (ratios need all)")
     parser.add_argument(
         "--s1-run-length", type=int, default=S1_RUN_LENGTH, help="S1 requests to a target in a row"
