@@ -279,14 +279,7 @@ def services(
             )
         )
         started["bare"] = (bare, f"http://127.0.0.1:{ports['bare']}")
-        database_url = f"sqlite+aiosqlite:///{work / 'sluice.db'}"
-        # Migrate first, as a deployment does: the server then starts without Alembic.
-        subprocess.run(
-            [python, "-m", "sluice", "db", "upgrade", "--database-url", database_url],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        database_url = migrated_database(work / "sluice.db")
         sluice_cmd = [
             python,
             "-m",
@@ -322,20 +315,27 @@ def services(
         yield started
 
 
+def migrated_database(path: Path) -> str:
+    """A new SQLite database at ``path``, migrated first as a deployment does (the server
+    then starts without Alembic); its URL."""
+    database_url = f"sqlite+aiosqlite:///{path}"
+    subprocess.run(
+        [sys.executable, "-m", "sluice", "db", "upgrade", "--database-url", database_url],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return database_url
+
+
 def start_granian(work: Path, flows: Path, port: int) -> contextlib.AbstractContextManager[Service]:
     """Sluice's app (``create_app``, settings from ``SLUICE_*``) under granian instead of
     uvicorn: one worker, uvloop, on its own migrated database. Not under ``--profile``: the
     worker granian forks would sit a level below the wrapper's child that is measured."""
     if importlib.util.find_spec("granian") is None:
         raise SystemExit("--with-granian: install it first (pip install -e '.[bench]')")
-    database_url = f"sqlite+aiosqlite:///{work / 'granian.db'}"
+    database_url = migrated_database(work / "granian.db")
     python = sys.executable
-    subprocess.run(
-        [python, "-m", "sluice", "db", "upgrade", "--database-url", database_url],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
     command = [
         python,
         "-m",
