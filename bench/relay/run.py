@@ -30,6 +30,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -138,16 +139,23 @@ def measure(target: Target, base: str, scenario: Scenario, upstream: Service) ->
     cpu_before = service.cpu_s()
     summary = run_loadgen(url, body, target.wire, scenario)
     cpu_s = service.cpu_s() - cpu_before
-    ttft, total = summary["ttft_ms"], summary["total_ms"]
     tokens = summary["tokens"] or 1
+    return figures_of(summary, service, 1000 * cpu_s / scenario.requests, 1000 * cpu_s / tokens)
+
+
+def figures_of(
+    summary: dict[str, Any], service: Service, cpu_ms_per_request: float, cpu_s_per_1k: float
+) -> dict[str, float]:
+    """One target's row of the table from its load generator summary and server CPU."""
+    ttft, total = summary["ttft_ms"], summary["total_ms"]
     return {
         "ttft_p50": ttft["p50"] or float("nan"),
         "ttft_p99": ttft["p99"] or float("nan"),
         "total_p50": total["p50"] or float("nan"),
         "tokens_per_s": summary["tokens_per_s"] or 0.0,
         "errors": summary["errors"],
-        "cpu_ms_per_request": 1000 * cpu_s / scenario.requests,
-        "cpu_s_per_1k_tokens": 1000 * cpu_s / tokens,
+        "cpu_ms_per_request": cpu_ms_per_request,
+        "cpu_s_per_1k_tokens": cpu_s_per_1k,
         "peak_rss_mb": peak_rss_mb(service.pid),
     }
 
@@ -187,19 +195,11 @@ def measure_interleaved(
     }
     figures = {}
     for target, _ in targets:
-        summary = summaries[target.name]
-        ttft, total = summary["ttft_ms"], summary["total_ms"]
         service = target.service or upstream
-        figures[target.name] = {
-            "ttft_p50": ttft["p50"] or float("nan"),
-            "ttft_p99": ttft["p99"] or float("nan"),
-            "total_p50": total["p50"] or float("nan"),
-            "tokens_per_s": summary["tokens_per_s"] or 0.0,
-            "errors": summary["errors"],
-            "cpu_ms_per_request": cpu_ms[service.pid],
-            "cpu_s_per_1k_tokens": cpu_ms[service.pid] / scenario.tokens,
-            "peak_rss_mb": peak_rss_mb(service.pid),
-        }
+        per_request = cpu_ms[service.pid]
+        figures[target.name] = figures_of(
+            summaries[target.name], service, per_request, per_request / scenario.tokens
+        )
     return figures
 
 
