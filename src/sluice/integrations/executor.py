@@ -160,8 +160,12 @@ class IntegrationRun:
                 body = self._call.body(response)
                 reads = body if self._on_read is None else _observed(body, self._on_read)
                 stream = read_batches(reads, reader)
+                is_quiet = True
                 try:  # not ``aclosing``: two objects less for as long as the stream lasts
                     async for batch in stream:
+                        if is_quiet:  # the first text: out before anything more is read
+                            is_quiet = False
+                            self._call.hold_reading()
                         yield batch
                 except UpstreamError as exc:
                     if reader.error is None:  # the body broke off: release what was held

@@ -142,6 +142,24 @@ class UpstreamCall:
         if logger.isEnabledFor(logging.INFO):
             self._log(outcome)
 
+    def hold_reading(self) -> None:
+        """Read nothing more from the upstream until the event loop's next turn.
+
+        For the first text of a stream: the run hands it to its followers with one loop
+        turn (``RunRegistry``), and whatever the upstream sent after it would otherwise be
+        read and parsed by aiohttp in that turn, ahead of them. The bytes wait in the
+        socket meanwhile; reading resumes at the next turn. In the relay benchmark's S1
+        (an upstream that writes 50 chunks back to back) the first token reached the
+        client 25 to 35 µs sooner (docs/performance.md).
+        """
+        response = self._response
+        connection = response.connection if response is not None else None
+        transport = connection.transport if connection is not None else None
+        if transport is None or not transport.is_reading():  # released, closed, or paused
+            return
+        transport.pause_reading()
+        asyncio.get_running_loop().call_soon(_resume_reading, transport)
+
     def body(self, response: aiohttp.ClientResponse) -> BodyReads:
         """The body's reads, each under the first-chunk or gap deadline and the total one."""
         return BodyReads(self, response)
@@ -303,6 +321,11 @@ def scrub_state(state: StreamState, request: RenderedRequest) -> None:
 def _client_timeout(connect_s: float) -> aiohttp.ClientTimeout:
     """aiohttp's timeouts for a request: only connecting (the rest are ours), made once."""
     return aiohttp.ClientTimeout(total=None, connect=connect_s)
+
+
+def _resume_reading(transport: asyncio.Transport) -> None:
+    if not transport.is_closing():
+        transport.resume_reading()
 
 
 def _since(start: float, end: float | None) -> float | None:

@@ -147,9 +147,14 @@ class ChatStream:
         reader = self._reader = StreamReader(settings, content_type=content_type)
         watch = _Watch(reader, self._tools, provider.tool_markers, keep=self.keeps_chunks)
         body = self._call.body(response)
+        is_quiet = True
         try:
             async for data in body:
-                for delta in watch.deltas(reader.feed(data)):
+                deltas = watch.deltas(reader.feed(data))
+                if deltas and is_quiet:  # the first news: out before anything more is read
+                    is_quiet = False
+                    self._call.hold_reading()
+                for delta in deltas:
                     yield delta
                 if reader.error is not None:
                     break

@@ -5,7 +5,8 @@ iterator to the log as it comes (a log on the network batches its own writes), t
 the run: its ``Final`` when the producer gave none, storage, ``End``. Every run log reads
 ``Start(run_id)`` first and ``End`` last. After the first token the producer lets the
 loop turn once, so a follower writes it to its client before the run reads on (an upstream
-that sent a burst would otherwise be parsed whole first).
+that sent a burst would otherwise be parsed whole first; the upstream call holds its reads
+for that turn, ``UpstreamCall.hold_reading``).
 
 Abort cancels the run's task while it produces, so its upstream connection closes at
 once. A producer may catch ``CancelledError`` to yield its own closing events (a ``Final``
