@@ -87,6 +87,22 @@ async def test_a_slow_first_token_lets_the_start_go_first(tmp_path: Path, upstre
     assert b'"data":"Late"' in body
 
 
+async def test_by_default_the_headers_and_start_leave_while_the_upstream_works(
+    tmp_path: Path, upstream: Upstream
+):
+    recorder = Recorder()
+    # The upstream answers only once the client has its first body write.
+    upstream.reply([recorder.first_body, delta("Hi"), b"data: [DONE]\n\n"])
+    async with running(tmp_path, upstream) as app:
+        assert app.state.sluice.settings.hold_start_s == 0
+        await post(app, recorder)
+    assert recorder.messages[0]["type"] == "http.response.start"
+    first = recorder.messages[1]["body"]
+    assert first.startswith(b": stream open\n\n")
+    assert b'"event":"start"' in first
+    assert b'"event":"token"' not in first
+
+
 async def test_resuming_an_ended_run_is_one_write_that_ends_the_body(
     tmp_path: Path, upstream: Upstream
 ):

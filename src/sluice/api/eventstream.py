@@ -1,10 +1,11 @@
 """A ``text/event-stream`` response that starts at once and is never buffered on the way.
 
 Headers leave at once, with ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no``
-so no proxy holds the stream back. A new run's stream (``headers_with_first``) holds them
-for its first item instead, which its follower gives at once or, when the first token
-comes within ``Settings.hold_start_s``, with that token: the client is woken once for
-both. Keep-alive comments come from the follower (an empty batch after ``keepalive_s``).
+so no proxy holds the stream back. A new run's stream (``headers_with_first``) sends them
+with its first item instead, which its follower gives at once (the run's start event) or,
+when ``Settings.hold_start_s`` is set and the first token comes within it, with that
+token: the client is then woken once for both. Keep-alive comments come from the
+follower (an empty batch after ``keepalive_s``).
 
 Each item of the body is one ASGI send (one socket write); the opening comment goes with
 the first, and an item of type ``Last`` ends the chunked body in the same write. When the
