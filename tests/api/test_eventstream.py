@@ -29,6 +29,7 @@ class Recorder:
         self.messages: list[MutableMapping[str, Any]] = []
         self.started = asyncio.Event()
         self.first_body = asyncio.Event()
+        self.first_token = asyncio.Event()
         self._has_sent_body = False
         self._gone = asyncio.Event()
 
@@ -46,6 +47,8 @@ class Recorder:
             self.started.set()
         if message["type"] == "http.response.body":
             self.first_body.set()
+            if b'"event":"token"' in message["body"]:
+                self.first_token.set()
 
 
 async def post(app: FastAPI, recorder: Recorder) -> None:
@@ -66,7 +69,8 @@ async def test_a_quick_first_token_leaves_with_the_headers_and_the_end_with_the_
     first = recorder.messages[1]["body"]
     assert first.startswith(b": stream open\n\n")
     assert b'"event":"start"' in first
-    assert b'"data":"Hello"' in first
+    assert b'"event":"token"' in first
+    assert b"Hello" in first
     last = recorder.messages[-1]
     assert last["more_body"] is False
     assert b'"event":"end"' in last["body"]
@@ -138,7 +142,7 @@ async def test_resuming_a_quiet_run_answers_its_headers_at_once(tmp_path: Path, 
     upstream.reply([delta("One"), more, delta(" two"), b"data: [DONE]\n\n"])
     async with running(tmp_path, upstream) as app, asyncio.timeout(5):
         posting = asyncio.create_task(post(app, first))
-        await first.first_body.wait()  # "One" is out; the upstream is quiet now
+        await first.first_token.wait()  # "One" is out; the upstream is quiet now
         run_id = dict(first.messages[0]["headers"])[b"x-run-id"].decode()
         resume = Recorder()
         path = f"/api/v1/runs/{run_id}/events"

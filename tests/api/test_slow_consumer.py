@@ -28,7 +28,7 @@ from tests.integrations.upstream import Step, Upstream
 
 pytestmark = pytest.mark.anyio
 
-TOKENS = [f" t{i}" for i in range(400)]
+TOKENS = [f"t{i} " for i in range(400)]  # a word each: what words buffering releases
 MAX_BATCH = 32
 
 PREDICTION_SCOPE = {
@@ -53,7 +53,7 @@ id: relay
 request:
   url: "{upstream}/v1/chat/completions"
   body: {{model: m, stream: true, messages: "{{{{ messages }}}}"}}
-stream: {{type: sse, mapping: openai}}
+stream: {{type: sse, mapping: openai, buffering: {buffering}}}
 ---
 kind: flow
 id: relay
@@ -68,10 +68,14 @@ def delta(text: str) -> bytes:
 
 
 @asynccontextmanager
-async def running(tmp_path: Path, upstream: Upstream, **settings: Any) -> AsyncIterator[FastAPI]:
+async def running(
+    tmp_path: Path, upstream: Upstream, *, buffering: str = "none", **settings: Any
+) -> AsyncIterator[FastAPI]:
+    """The app on ``FLOWS``; with ``buffering: none`` the run says each upstream read's text
+    as one token, with ``words`` each word as its own."""
     flows = tmp_path / "flows"
     flows.mkdir()
-    (flows / "flows.yaml").write_text(FLOWS.format(upstream=upstream.url))
+    (flows / "flows.yaml").write_text(FLOWS.format(upstream=upstream.url, buffering=buffering))
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'sluice.db'}"
     _, app = build_app(Settings(flows=flows, database_url=database_url, **settings))
     async with app.router.lifespan_context(app):
@@ -153,7 +157,7 @@ def event_ids(write: bytes) -> int:
 async def test_slow_reader_gets_the_whole_text_in_fewer_token_events(
     tmp_path: Path, upstream: Upstream
 ):
-    async with running(tmp_path, upstream, max_batch=MAX_BATCH) as app:
+    async with running(tmp_path, upstream, buffering="words", max_batch=MAX_BATCH) as app:
         reader, said = await read_slowly(app, upstream)
     tokens = token_events(reader.writes)
     assert said == len(TOKENS)
@@ -165,7 +169,9 @@ async def test_slow_reader_gets_the_whole_text_in_fewer_token_events(
 async def test_without_coalescing_a_slow_reader_still_gets_bounded_writes(
     tmp_path: Path, upstream: Upstream
 ):
-    async with running(tmp_path, upstream, max_batch=MAX_BATCH, coalesce_tokens=False) as app:
+    async with running(
+        tmp_path, upstream, buffering="words", max_batch=MAX_BATCH, coalesce_tokens=False
+    ) as app:
         reader, said = await read_slowly(app, upstream)
     tokens = token_events(reader.writes)
     assert tokens == TOKENS
@@ -175,7 +181,7 @@ async def test_without_coalescing_a_slow_reader_still_gets_bounded_writes(
 
 
 async def test_reader_that_keeps_up_gets_every_token_as_said(tmp_path: Path, upstream: Upstream):
-    async with running(tmp_path, upstream) as app:  # max_batch > len(TOKENS): never cut
+    async with running(tmp_path, upstream, buffering="words") as app:  # never cut: max_batch > 400
         reader, _ = await read_slowly(app, upstream, pauses=False)
     assert token_events(reader.writes) == TOKENS
 

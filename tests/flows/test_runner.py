@@ -78,6 +78,32 @@ async def test_integration_then_say_are_separated_and_final_matches_tokens(
     assert said(events) == final(events).text == "Answer\n\nAnything else?"
 
 
+@pytest.mark.parametrize(
+    ("buffering", "tokens"),
+    [("none", ["one two three", " four"]), ("words", ["one ", "two ", "three ", "four"])],
+)
+async def test_an_integration_says_a_reads_deltas_as_one_token_unless_buffered(
+    upstream: Upstream, session: aiohttp.ClientSession, buffering: str, tokens: list[str]
+):
+    # Three chunks in one write (one read), then one more: unbuffered, a read is one token,
+    # as a chat model's stream says it; words buffering says each word.
+    more = asyncio.Event()
+    burst = delta("one ") + delta("two ") + delta("three")
+    upstream.reply([burst, more, delta(" four"), b"data: [DONE]\n\n"])
+    stream = {"type": "sse", "mapping": "openai", "buffering": buffering}
+    integration = make_integration(upstream.url, stream=stream)
+    services = FlowServices(session, integrations={"test": integration})
+    answer = flow({"id": "answer", "type": "integration", "integration": "test"})
+    said_: list[str] = []
+    async with aclosing(run_flow(answer, RunInput("q"), services)) as events:
+        async for event in events:
+            if isinstance(event, Token):
+                said_.append(event.text)
+                if "".join(said_).startswith("one two "):  # the first read is out
+                    more.set()
+    assert said_ == tokens
+
+
 async def test_mapping_none_says_nothing_and_exposes_chunks(
     upstream: Upstream, session: aiohttp.ClientSession
 ):

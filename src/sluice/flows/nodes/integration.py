@@ -9,6 +9,7 @@ from sluice.events import Event
 from sluice.flows.model import IntegrationNode
 from sluice.flows.state import RunState
 from sluice.integrations.executor import stream_integration
+from sluice.streams.types import Buffering
 
 
 async def run_integration(node: IntegrationNode, state: RunState) -> AsyncGenerator[Event, None]:
@@ -16,6 +17,9 @@ async def run_integration(node: IntegrationNode, state: RunState) -> AsyncGenera
     if integration is None:
         raise ConfigError(f"unknown integration {node.integration!r}", field=f"nodes.{node.id}")
     speaks_live = node.speak and node.stream
+    # Unbuffered pieces are the chunks' deltas: a read's are said as one token, as a chat
+    # model's stream says them. Words and sentences stay apart (speech waits on sentences).
+    joins_reads = integration.stream is not None and integration.stream.buffering is Buffering.NONE
     async with stream_integration(
         integration,
         state.context(),
@@ -24,7 +28,11 @@ async def run_integration(node: IntegrationNode, state: RunState) -> AsyncGenera
     ) as run:
         try:
             async for batch in run.batches():
-                if speaks_live:
+                if not speaks_live:
+                    continue
+                if joins_reads and len(batch) > 1:
+                    yield state.say("".join(batch))
+                else:
                     for piece in batch:
                         yield state.say(piece)
         finally:
