@@ -113,6 +113,10 @@ class Target:
     def request(self, base: str, scenario: Scenario) -> tuple[str, bytes]:
         if self.name in ("direct", "bare"):
             return f"{base}{scenario.path}/chat/completions", REQUEST
+        if self.name == "sluice-relay":  # --layers: bench/relay/layers.py
+            return f"{base}/bench/relay{scenario.path}/chat/completions", REQUEST
+        if self.name == "sluice-integration":
+            return f"{base}/bench/integration/{scenario.name}", b"{}"
         if self.name == "litellm":
             body = {
                 "model": scenario.name,
@@ -220,6 +224,20 @@ def ratios(r: dict[str, dict[str, dict[str, float]]], sluice: list[str]) -> dict
     }
 
 
+def layer_ratios(rounds: list[dict[str, dict[str, dict[str, float]]]], targets: list[str]) -> str:
+    """Each target's S1 added TTFT p50 over the bare relay's (per round, then the median)."""
+    lines = ["s1 added TTFT p50 vs bare (median of rounds; per round)"]
+    for target in targets:
+        per_round = []
+        for r in rounds:
+            s1 = r["s1"]
+            direct = s1["direct"]["ttft_p50"]
+            per_round.append((s1[target]["ttft_p50"] - direct) / (s1["bare"]["ttft_p50"] - direct))
+        each = " ".join(f"{x:.2f}" for x in per_round)
+        lines.append(f"  {target:<20} {statistics.median(per_round):.2f}   ({each})")
+    return "\n".join(lines)
+
+
 COLUMNS = {
     "s1": ("ttft_p50", "ttft_p99", "total_p50", "cpu_ms_per_request", "errors"),
     "s2": ("tokens_per_s", "cpu_s_per_1k_tokens", "ttft_p50", "errors"),
@@ -227,18 +245,22 @@ COLUMNS = {
 }
 
 
-def table(rounds: list[dict[str, dict[str, dict[str, float]]]], targets: list[str]) -> str:
+def table(
+    rounds: list[dict[str, dict[str, dict[str, float]]]],
+    targets: list[str],
+    s1_only: list[str] | None = None,
+) -> str:
     lines = []
     for scenario, columns in COLUMNS.items():
         if scenario not in rounds[0]:
             continue
-        lines.append(f"\n{scenario}  " + "  ".join(f"{c:>20}" for c in columns))
-        for target in targets:
+        lines.append(f"\n{scenario}     " + "  ".join(f"{c:>20}" for c in columns))
+        for target in [*targets, *(s1_only or [])] if scenario == "s1" else targets:
             cells = []
             for column in columns:
                 value = statistics.median(r[scenario][target][column] for r in rounds)
                 cells.append(f"{value:>20.3f}")
-            lines.append(f"  {target:<15}" + "  ".join(cells))
+            lines.append(f"  {target:<18}" + "  ".join(cells))
     return "\n".join(lines)
 
 
@@ -280,11 +302,11 @@ def services(
         )
         started["bare"] = (bare, f"http://127.0.0.1:{ports['bare']}")
         database_url = migrated_database(work / "sluice.db")
+        # With --layers, the same app and uvicorn options, with the bench's layer routes.
+        server = [str(HERE / "layers.py")] if args.layers else ["-m", "sluice", "serve"]
         sluice_cmd = [
             python,
-            "-m",
-            "sluice",
-            "serve",
+            *server,
             "--port",
             str(ports["sluice"]),
             "--flows",
@@ -293,6 +315,7 @@ def services(
             database_url,
             "--log-level",
             "warning",
+            *(["--upstream", upstream_url] if args.layers else []),
         ]
         sluice = stack.enter_context(
             Service.start(
@@ -302,6 +325,7 @@ def services(
         base = f"http://127.0.0.1:{ports['sluice']}"
         started["sluice-flowise"] = (sluice, base)
         started["sluice-chat"] = (sluice, base)
+        started["sluice-relay"] = started["sluice-integration"] = (sluice, base)
         if args.with_granian:
             granian = stack.enter_context(
                 start_granian(work, flows, ports["granian"])  # never under --profile
@@ -365,8 +389,10 @@ def start_granian(work: Path, flows: Path, port: int) -> contextlib.AbstractCont
 
 
 def target_of(name: str, running: dict[str, tuple[Service, str]]) -> Target:
-    if name in ("direct", "bare", "litellm"):
+    if name in ("direct", "bare", "litellm", "sluice-relay"):
         wire = "openai"
+    elif name == "sluice-integration":
+        wire = "flowise"
     else:
         wire = name.rsplit("-", 1)[1]  # sluice-flowise, sluice-chat, granian-flowise
     return Target(name, None if name == "direct" else running[name][0], wire)
@@ -396,6 +422,11 @@ def main() -> None:
         action="store_true",
         help="measure S1 target by target, 200 requests each (default: interleaved)",
     )
+    parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="S1 also through Sluice's relay and integration layers alone (layers.py)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     chosen = args.scenarios.split(",")
@@ -412,10 +443,12 @@ def main() -> None:
             *(["litellm"] if args.with_litellm else []),
         ]
         names = ["direct", "bare", *sluice, *others]
+        layers = ["sluice-relay", "sluice-integration"] if args.layers else []
         for index in range(args.rounds):
             result: dict[str, dict[str, dict[str, float]]] = {}
             for scenario in scenarios:
-                order = names if index % 2 == 0 else names[::-1]
+                chosen_names = [*names, *layers] if scenario.name == "s1" else names
+                order = chosen_names if index % 2 == 0 else chosen_names[::-1]
                 targets = [(target_of(name, running), running[name][1]) for name in order]
                 if scenario.name == "s1" and not args.s1_blocks:
                     result["s1"] = measure_interleaved(
@@ -445,7 +478,9 @@ def main() -> None:
     out.write(
         f"relay benchmark ({mode}, median of {args.rounds} rounds; ms, tokens/s, server CPU)\n"
     )
-    out.write(table(rounds, names) + "\n\n")
+    out.write(table(rounds, names, layers) + "\n\n")
+    if layers and "s1" in rounds[0]:
+        out.write(layer_ratios(rounds, [*layers, *sluice]) + "\n\n")
     if len(scenarios) < len(FULL):
         return
     per_round = [ratios(r, sluice) for r in rounds]
