@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
-from sluice.integrations.session import upstream_session
+from sluice.integrations.session import UpstreamSession, upstream_session
 from tests.integrations.upstream import Upstream
 from tests.providers.fake_llm import FakeLLM
 
@@ -28,7 +27,7 @@ async def upstream() -> AsyncIterator[Upstream]:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
+async def session() -> AsyncIterator[UpstreamSession]:
     async with upstream_session() as client:
         yield client
 

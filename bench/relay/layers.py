@@ -5,8 +5,8 @@ of it, two routes answer what a stream would cost with less of Sluice on the way
 
 - ``POST /bench/relay/{path}``: the bare relay's work inside Sluice's process: the body
   posted to ``--upstream`` + path over the shared upstream session, the upstream's bytes
-  written to the client as they come (uvicorn, the fast lane's dispatch and aiohttp; no
-  parsing).
+  written to the client as they come (uvicorn, the fast lane's dispatch and the upstream
+  client; no parsing).
 - ``POST /bench/integration/{id}``: the integration run in the request's own task:
   template, upstream call, stream reader and Flowise rendering, the start event written
   at once as the prediction route does; no flow, turn, run log or storage.
@@ -71,10 +71,13 @@ class Layers:
         body = await _body(receive)
         session = self._state.services.session
         headers = {"Content-Type": "application/json"}
-        async with session.post(self.upstream + path, data=body, headers=headers) as upstream:
+        upstream = await session.request("POST", self.upstream + path, data=body, headers=headers)
+        try:
             await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
-            async for data in upstream.content.iter_any():
+            while data := await upstream.readany():
                 await send({"type": "http.response.body", "body": data, "more_body": True})
+        finally:
+            upstream.release()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _integration(self, integration_id: str, receive: Receive, send: Send) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
 from sluice.events import Event, Final, Token
 from sluice.flows.definitions import parse_flow
 from sluice.flows.model import Flow
 from sluice.flows.runner import run_flow
 from sluice.flows.state import FlowServices, RunInput
 from sluice.integrations.model import Integration
+from sluice.integrations.session import UpstreamSession
 
 
 def flow(*nodes: dict[str, Any], **fields: Any) -> Flow:
@@ -20,7 +19,7 @@ def flow(*nodes: dict[str, Any], **fields: Any) -> Flow:
 
 async def collect(
     flow_: Flow,
-    session: aiohttp.ClientSession,
+    session: UpstreamSession,
     question: str = "hi",
     *,
     integrations: dict[str, Integration] | None = None,

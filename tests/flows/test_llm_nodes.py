@@ -6,12 +6,12 @@ import asyncio
 from contextlib import aclosing
 from typing import Any
 
-import aiohttp
 import pytest
 
 from sluice.events import Status, Token, ToolEnd, ToolStart
 from sluice.flows.runner import run_flow
 from sluice.flows.state import FlowServices, RunInput
+from sluice.integrations.session import UpstreamSession
 from sluice.providers.model import ModelConfig
 from tests.flows.helpers import collect, final, flow, said
 from tests.providers.fake_llm import Call, FakeLLM, Turn
@@ -26,9 +26,7 @@ def model(provider: str, url: str) -> ModelConfig:
     return ModelConfig(id="m", provider=provider, model="fake", base_url=url, api_key=key, **fields)
 
 
-def services(
-    session: aiohttp.ClientSession, llm: FakeLLM, provider: str = "openai"
-) -> dict[str, Any]:
+def services(session: UpstreamSession, llm: FakeLLM, provider: str = "openai") -> dict[str, Any]:
     return {"models": {"m": model(provider, llm.url)}, "env": {"LLM_KEY": "sk-test"}}
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from contextlib import aclosing
 
-import aiohttp
 import pytest
 
 from sluice.errors import ConfigError
 from sluice.events import End, Error, Sources, Start, Token
 from sluice.flows.runner import run_flow
 from sluice.flows.state import FlowServices, RunInput, RunState
+from sluice.integrations.session import UpstreamSession
 from tests.flows.helpers import collect, final, flow, said
 from tests.integrations.upstream import Upstream, make_integration
 
@@ -22,7 +22,7 @@ def delta(text: str) -> bytes:
     return b'data: {"choices":[{"delta":{"content":"' + text.encode() + b'"}}]}\n\n'
 
 
-async def test_say_streams_words_then_final_and_end(session: aiohttp.ClientSession):
+async def test_say_streams_words_then_final_and_end(session: UpstreamSession):
     events = await collect(
         flow({"id": "hello", "type": "say", "text": "Hi {{ question }}!"}), session, "Ada"
     )
@@ -33,7 +33,7 @@ async def test_say_streams_words_then_final_and_end(session: aiohttp.ClientSessi
 
 
 async def test_an_unframed_run_says_the_same_without_start_and_end(
-    session: aiohttp.ClientSession,
+    session: UpstreamSession,
 ):
     # The run registry writes its own Start and End; it runs flows unframed.
     hello = flow({"id": "hello", "type": "say", "text": "Hi {{ question }}!"})
@@ -46,7 +46,7 @@ async def test_an_unframed_run_says_the_same_without_start_and_end(
 
 
 async def test_an_unframed_run_that_fails_ends_with_its_final_not_end(
-    session: aiohttp.ClientSession,
+    session: UpstreamSession,
 ):
     broken = flow({"id": "answer", "type": "integration", "integration": "missing"})
     services = FlowServices(session, integrations={})
@@ -55,7 +55,7 @@ async def test_an_unframed_run_that_fails_ends_with_its_final_not_end(
     assert final(events).reason == "error"
 
 
-async def test_say_with_stream_false_says_it_whole(session: aiohttp.ClientSession):
+async def test_say_with_stream_false_says_it_whole(session: UpstreamSession):
     events = await collect(
         flow({"id": "s", "type": "say", "text": "one two", "stream": False}), session
     )
@@ -63,7 +63,7 @@ async def test_say_with_stream_false_says_it_whole(session: aiohttp.ClientSessio
 
 
 async def test_integration_then_say_are_separated_and_final_matches_tokens(
-    upstream: Upstream, session: aiohttp.ClientSession
+    upstream: Upstream, session: UpstreamSession
 ):
     upstream.reply([delta("An"), delta("swer"), b"data: [DONE]\n\n"])
     integration = make_integration(upstream.url, stream={"type": "sse", "mapping": "openai"})
@@ -83,7 +83,7 @@ async def test_integration_then_say_are_separated_and_final_matches_tokens(
     [("none", ["one two three", " four"]), ("words", ["one ", "two ", "three ", "four"])],
 )
 async def test_an_integration_says_a_reads_deltas_as_one_token_unless_buffered(
-    upstream: Upstream, session: aiohttp.ClientSession, buffering: str, tokens: list[str]
+    upstream: Upstream, session: UpstreamSession, buffering: str, tokens: list[str]
 ):
     # Three chunks in one write (one read), then one more: unbuffered, a read is one token,
     # as a chat model's stream says it; words buffering says each word.
@@ -105,7 +105,7 @@ async def test_an_integration_says_a_reads_deltas_as_one_token_unless_buffered(
 
 
 async def test_mapping_none_says_nothing_and_exposes_chunks(
-    upstream: Upstream, session: aiohttp.ClientSession
+    upstream: Upstream, session: UpstreamSession
 ):
     upstream.reply([b'data: {"temp": 21}\n\n', b'data: {"temp": 23}\n\n'])
     integration = make_integration(upstream.url, stream={"type": "sse", "mapping": "none"})
@@ -126,14 +126,14 @@ async def test_mapping_none_says_nothing_and_exposes_chunks(
     assert [e.text for e in events if isinstance(e, Token)] == ["21, 23 (HTTP 200)"]
 
 
-async def test_only_a_flow_with_a_node_after_another_keeps_chunks(session: aiohttp.ClientSession):
+async def test_only_a_flow_with_a_node_after_another_keeps_chunks(session: UpstreamSession):
     one = flow({"id": "a", "type": "say", "text": "x"})
     two = flow({"id": "a", "type": "say", "text": "x"}, {"id": "b", "type": "say", "text": "y"})
     services = FlowServices(session)
     assert [RunState(f, RunInput("q"), services).keeps_chunks for f in (one, two)] == [False, True]
 
 
-async def test_set_and_condition_jump(session: aiohttp.ClientSession):
+async def test_set_and_condition_jump(session: UpstreamSession):
     events = await collect(
         flow(
             {
@@ -158,9 +158,7 @@ async def test_set_and_condition_jump(session: aiohttp.ClientSession):
     assert said(events) == "Glad!\n\nBye."
 
 
-async def test_upstream_error_keeps_what_was_said(
-    upstream: Upstream, session: aiohttp.ClientSession
-):
+async def test_upstream_error_keeps_what_was_said(upstream: Upstream, session: UpstreamSession):
     upstream.reply([delta("Par"), b'data: {"error": {"message": "overloaded"}}\n\n'])
     integration = make_integration(upstream.url, stream={"type": "sse", "mapping": "openai"})
     events = await collect(
@@ -177,7 +175,7 @@ async def test_upstream_error_keeps_what_was_said(
 
 
 async def test_closing_the_consumer_closes_the_upstream(
-    upstream: Upstream, session: aiohttp.ClientSession
+    upstream: Upstream, session: UpstreamSession
 ):
     hold = asyncio.Event()
     upstream.reply([delta("first"), hold, delta("never")])
@@ -194,7 +192,7 @@ async def test_closing_the_consumer_closes_the_upstream(
         await upstream.disconnected.wait()
 
 
-async def test_default_flow_offline_streams_passages_with_sources(session: aiohttp.ClientSession):
+async def test_default_flow_offline_streams_passages_with_sources(session: UpstreamSession):
     from sluice.flows.default import default_flow
 
     events = await collect(

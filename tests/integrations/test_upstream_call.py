@@ -31,8 +31,7 @@ async def test_holding_reads_leaves_the_next_bytes_in_the_socket_for_one_loop_tu
     async with asyncio.timeout(5), call.response() as response:
         reads = call.body(response)
         first = await anext(reads)
-        assert response.connection is not None
-        transport = response.connection.transport
+        transport = response.transport
         assert transport is not None
         assert transport.is_reading()
 

@@ -48,6 +48,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    peer: tuple[str, int] | None = None  # the client's address: one per connection
 
 
 def pieces(data: bytes, size: int) -> list[Step]:
@@ -102,6 +103,7 @@ class Upstream:
                 {key: request.query.getall(key) for key in request.query},
                 dict(request.headers),
                 await request.read(),
+                request.transport.get_extra_info("peername") if request.transport else None,
             )
         )
         reply = self._replies.pop(0) if self._replies else Reply(status=599)

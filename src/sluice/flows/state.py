@@ -6,11 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-
 from sluice.events import SourceDocument, Token, ToolUse
 from sluice.flows.model import Flow
 from sluice.integrations.model import Integration
+from sluice.integrations.session import UpstreamSession
 from sluice.integrations.templating import TemplateNode, render_template, template_context
 from sluice.providers.model import ModelConfig
 from sluice.retrieval.types import Retriever
@@ -34,7 +33,7 @@ class RunInput:
 class FlowServices:
     """What nodes need from outside: the HTTP session, definitions, retrievers and models."""
 
-    session: aiohttp.ClientSession
+    session: UpstreamSession
     integrations: Mapping[str, Integration] = field(default_factory=dict)
     models: Mapping[str, ModelConfig] = field(default_factory=dict)
     default_model: ModelConfig | None = None

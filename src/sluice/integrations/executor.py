@@ -1,4 +1,4 @@
-"""Running an integration: its rendered request over the shared aiohttp session (see
+"""Running an integration: its rendered request over the shared session (see
 ``upstream.UpstreamCall``), the body read under connect, first-chunk, gap and total
 deadlines and streamed through the reader.
 """
@@ -11,13 +11,13 @@ from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from typing import Self
 
-import aiohttp
-
 from sluice.errors import (
     UpstreamError,
 )
+from sluice.integrations.http1 import Response
 from sluice.integrations.model import Integration
 from sluice.integrations.response import decode_whole
+from sluice.integrations.session import UpstreamSession
 from sluice.integrations.templating import RenderedRequest, scrub_json
 from sluice.integrations.upstream import BodyReads, UpstreamCall, scrub_state
 from sluice.streams.pipeline import StreamReader, read_batches
@@ -65,7 +65,7 @@ class IntegrationRun:
         self,
         integration: Integration,
         request: RenderedRequest,
-        session: aiohttp.ClientSession,
+        session: UpstreamSession,
         *,
         on_read: Callable[[], None] | None = None,
         keep_chunks: bool = True,
@@ -182,9 +182,7 @@ class IntegrationRun:
             self._error = self._scrubbed(exc)
             raise
 
-    async def _read_whole(
-        self, response: aiohttp.ClientResponse
-    ) -> AsyncGenerator[list[str], None]:
+    async def _read_whole(self, response: Response) -> AsyncGenerator[list[str], None]:
         parts = [data async for data in self._call.body(response)]
         text, value = decode_whole(b"".join(parts), response.headers.get("Content-Type"))
         self._text, self._chunks = text, [value]
@@ -211,7 +209,7 @@ def stream_integration(
     integration: Integration,
     context: Mapping[str, object],
     *,
-    session: aiohttp.ClientSession,
+    session: UpstreamSession,
     on_read: Callable[[], None] | None = None,
     keep_chunks: bool = True,
 ) -> IntegrationRun:
@@ -231,7 +229,7 @@ def stream_integration(
 
 
 async def execute_integration(
-    integration: Integration, context: Mapping[str, object], *, session: aiohttp.ClientSession
+    integration: Integration, context: Mapping[str, object], *, session: UpstreamSession
 ) -> IntegrationResult:
     """Run the request to its end and return the result; a failure is in ``result.error``."""
     async with stream_integration(integration, context, session=session) as run:

@@ -1,8 +1,8 @@
 """The HTTP mechanics every upstream request shares (integrations and LLM providers).
 
 ``UpstreamCall`` sends one rendered request over the shared session under its deadlines;
-aiohttp's exceptions are translated to ``UpstreamError`` here and nowhere else, and every
-message is scrubbed of the secrets the request used.
+the HTTP client's exceptions are translated to ``UpstreamError`` here and nowhere else, and
+every message is scrubbed of the secrets the request used.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import aclosing, suppress
-from functools import lru_cache, partial
+from functools import partial
 from types import TracebackType
 from typing import NoReturn, Self
 from urllib.parse import urlsplit
 
-import aiohttp
 import orjson
 
 from sluice.errors import (
@@ -28,8 +27,10 @@ from sluice.errors import (
     UpstreamTimeoutError,
 )
 from sluice.integrations.deadline import ReadDeadline
+from sluice.integrations.http1 import ConnectTimeout, HTTPClientError, InvalidRequest, Response
 from sluice.integrations.model import Timeouts
 from sluice.integrations.response import error_message
+from sluice.integrations.session import UpstreamSession
 from sluice.integrations.templating import RenderedRequest, scrub_json
 from sluice.streams.types import JSONValue, StreamState
 
@@ -52,7 +53,7 @@ class UpstreamCall:
         self,
         request: RenderedRequest,
         timeouts: Timeouts,
-        session: aiohttp.ClientSession,
+        session: UpstreamSession,
         *,
         source: str,
     ) -> None:
@@ -68,7 +69,7 @@ class UpstreamCall:
         self._total_deadline = 0.0
         self._deadline: ReadDeadline | None = None
         self._is_read = False
-        self._response: aiohttp.ClientResponse | None = None
+        self._response: Response | None = None
 
     @property
     def first_chunk_s(self) -> float | None:
@@ -91,7 +92,7 @@ class UpstreamCall:
         """
         return self
 
-    async def __aenter__(self) -> aiohttp.ClientResponse:
+    async def __aenter__(self) -> Response:
         self.started_at = self._now()
         self._total_deadline = self.started_at + self.timeouts.total_s
         # One timer for the call: the first-chunk deadline covers the response's head, then
@@ -129,7 +130,7 @@ class UpstreamCall:
         else:
             self._end(exc.code if isinstance(exc, UpstreamError) else "cancelled")
 
-    def _let_go(self, response: aiohttp.ClientResponse) -> None:
+    def _let_go(self, response: Response) -> None:
         if self._is_read:
             response.release()
         else:
@@ -152,15 +153,10 @@ class UpstreamCall:
         (an upstream that writes 50 chunks back to back) the first token reached the
         client 25 to 35 µs sooner (docs/performance.md).
         """
-        response = self._response
-        connection = response.connection if response is not None else None
-        transport = connection.transport if connection is not None else None
-        if transport is None or not transport.is_reading():  # released, closed, or paused
-            return
-        transport.pause_reading()
-        asyncio.get_running_loop().call_soon(_resume_reading, transport)
+        if self._response is not None:  # not yet released
+            self._response.hold_reading()
 
-    def body(self, response: aiohttp.ClientResponse) -> BodyReads:
+    def body(self, response: Response) -> BodyReads:
         """The body's reads, each under the first-chunk or gap deadline and the total one."""
         return BodyReads(self, response)
 
@@ -174,16 +170,14 @@ class UpstreamCall:
                 exc.error = scrub_json(exc.error, secrets)
         return exc
 
-    async def _open(self) -> aiohttp.ClientResponse:
+    async def _open(self) -> Response:
         request = self.request
-        headers = dict(request.headers)
+        headers = request.headers
         data = None
         if request.body is not None:
-            # orjson's bytes keep the buffer they were written in (4 KiB at least), and
-            # aiohttp holds the body until the response ends: a copy holds what it says.
-            data = memoryview(orjson.dumps(request.body)).tobytes()
+            data = orjson.dumps(request.body)
             if not any(name.lower() == "content-type" for name in headers):
-                headers["Content-Type"] = "application/json"
+                headers = {**headers, "Content-Type": "application/json"}
         deadline = self._deadline
         assert deadline is not None  # set by __aenter__
         send = partial(
@@ -193,22 +187,23 @@ class UpstreamCall:
             params=request.query or None,
             headers=headers,
             data=data,
-            timeout=_client_timeout(self.timeouts.connect_s),
+            connect_timeout_s=self.timeouts.connect_s,
         )
         try:
             return await deadline.read(send)
-        except aiohttp.ServerTimeoutError as exc:  # only connect is set on ClientTimeout
+        except ConnectTimeout as exc:
             raise UpstreamTimeoutError("connect", self.timeouts.connect_s) from exc
         except TimeoutError as exc:
             raise self._timeout_error(deadline.when) from exc
-        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:  # retrying cannot help
-            message = request.scrub(f"the URL cannot be requested: {exc}")
-            raise ConfigError(message, source=self.source, field="request.url") from None
-        except aiohttp.ClientError as exc:
+        except InvalidRequest as exc:  # retrying cannot help
+            what = "the URL cannot be requested" if exc.field == "request.url" else "not sendable"
+            message = request.scrub(f"{what}: {exc}")
+            raise ConfigError(message, source=self.source, field=exc.field) from None
+        except HTTPClientError as exc:
             message = request.scrub(f"cannot reach the upstream: {exc}")
             raise UpstreamConnectionError(message) from self._cause(exc)
 
-    async def _fail_status(self, response: aiohttp.ClientResponse) -> NoReturn:
+    async def _fail_status(self, response: Response) -> NoReturn:
         parts: list[bytes] = []
         size = 0
         with suppress(UpstreamError):  # an unreadable error body still leaves the status
@@ -260,12 +255,12 @@ class BodyReads:
     by the end, or by ``aclose()``.
     """
 
-    __slots__ = ("_call", "_content", "_deadline", "_gap_s", "_is_closed", "_loop", "_total")
+    __slots__ = ("_call", "_deadline", "_gap_s", "_is_closed", "_loop", "_response", "_total")
 
-    def __init__(self, call: UpstreamCall, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, call: UpstreamCall, response: Response) -> None:
         assert call._deadline is not None  # the call has been sent
         self._call = call
-        self._content = response.content
+        self._response = response
         self._gap_s = call.timeouts.gap_s
         self._total = call._total_deadline
         self._deadline = call._deadline  # still the first-chunk deadline: no timer to make
@@ -280,11 +275,11 @@ class BodyReads:
             raise StopAsyncIteration
         call, deadline = self._call, self._deadline
         try:
-            data = await deadline.read(self._content.readany)
+            data = await deadline.read(self._response.readany)
         except TimeoutError as exc:
             self.close()
             raise call._timeout_error(deadline.when) from exc
-        except aiohttp.ClientError as exc:
+        except HTTPClientError as exc:
             self.close()
             message = call.request.scrub(f"the upstream connection broke: {exc}")
             raise StreamCutError(message) from call._cause(exc)
@@ -315,17 +310,6 @@ def scrub_state(state: StreamState, request: RenderedRequest) -> None:
     state.error = scrub_json(state.error, request.secrets)
     if state.error_message is not None:
         state.error_message = request.scrub(state.error_message)
-
-
-@lru_cache(maxsize=64)
-def _client_timeout(connect_s: float) -> aiohttp.ClientTimeout:
-    """aiohttp's timeouts for a request: only connecting (the rest are ours), made once."""
-    return aiohttp.ClientTimeout(total=None, connect=connect_s)
-
-
-def _resume_reading(transport: asyncio.Transport) -> None:
-    if not transport.is_closing():
-        transport.resume_reading()
 
 
 def _since(start: float, end: float | None) -> float | None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Self
 
-import aiohttp
 import orjson
 
 from sluice.errors import StreamFormatError, UpstreamError
+from sluice.integrations.http1 import Response
+from sluice.integrations.session import UpstreamSession
 from sluice.integrations.templating import RenderedRequest, scrub_json
 from sluice.integrations.upstream import UpstreamCall, scrub_state
 from sluice.providers.anthropic import ANTHROPIC
@@ -140,7 +141,7 @@ class ChatStream:
             raise
 
     async def _stream(
-        self, response: aiohttp.ClientResponse, content_type: str | None
+        self, response: Response, content_type: str | None
     ) -> AsyncGenerator[ChatDelta, None]:
         provider = self.provider
         settings = StreamSettings(type=provider.stream_type, mapping=provider.preset)
@@ -171,7 +172,7 @@ class ChatStream:
         if reader.error is not None:
             raise reader.error
 
-    async def _whole(self, response: aiohttp.ClientResponse) -> AsyncGenerator[ChatDelta, None]:
+    async def _whole(self, response: Response) -> AsyncGenerator[ChatDelta, None]:
         parts = [data async for data in self._call.body(response)]
         try:
             value = orjson.loads(b"".join(parts))
@@ -272,7 +273,7 @@ async def stream_chat(
     messages: Sequence[ChatMessage],
     *,
     tools: Sequence[ToolSpec] = (),
-    session: aiohttp.ClientSession,
+    session: UpstreamSession,
     stream: bool = True,
     params: Mapping[str, object] | None = None,
     secrets: Mapping[str, str] | None = None,
@@ -301,7 +302,7 @@ def open_chat(
     messages: Sequence[ChatMessage],
     *,
     tools: Sequence[ToolSpec] = (),
-    session: aiohttp.ClientSession,
+    session: UpstreamSession,
     stream: bool = True,
     params: Mapping[str, object] | None = None,
     secrets: Mapping[str, str] | None = None,

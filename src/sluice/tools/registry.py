@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, cast
 
-import aiohttp
 import orjson
 
 from sluice.errors import ConfigError, SluiceError
 from sluice.integrations.executor import execute_integration
 from sluice.integrations.model import Integration
+from sluice.integrations.session import UpstreamSession
 from sluice.integrations.templating import template_context
 from sluice.tools.calculator import CALCULATOR_TOOL, CalculatorError, calculate
 
@@ -74,7 +74,7 @@ BUILTINS: Mapping[str, Callable[[], Tool]] = {"calculator": calculator_tool}
 
 def integration_tool(
     integration: Integration,
-    session: aiohttp.ClientSession,
+    session: UpstreamSession,
     *,
     name: str | None = None,
     description: str | None = None,

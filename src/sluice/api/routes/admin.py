@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import aiohttp
 import orjson
 import yaml
 from fastapi import APIRouter, Body, Depends, FastAPI, Request
@@ -29,6 +28,7 @@ from sluice.api.state import ServerState
 from sluice.errors import ConfigError, ExpressionError, UpstreamError
 from sluice.integrations.executor import IntegrationRun, stream_integration
 from sluice.integrations.model import Integration
+from sluice.integrations.session import UpstreamSession
 from sluice.integrations.templating import template_context
 from sluice.store import MessageRecord
 from sluice.streams.mapping import build_mapping
@@ -173,7 +173,7 @@ async def test_integration(body: TestBody, request: Request) -> Any:
 
 
 async def _test_events(
-    integration: Integration, context: dict[str, object], session: aiohttp.ClientSession
+    integration: Integration, context: dict[str, object], session: UpstreamSession
 ) -> AsyncIterator[bytes]:
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     task = asyncio.create_task(_run_test(integration, context, session, queue.put_nowait))
@@ -189,7 +189,7 @@ async def _test_events(
 async def _run_test(
     integration: Integration,
     context: dict[str, object],
-    session: aiohttp.ClientSession,
+    session: UpstreamSession,
     emit: Callable[[dict[str, Any] | None], None],
 ) -> None:
     """Emit the run's events, then None; the ``raw`` events of a read precede its pieces."""
