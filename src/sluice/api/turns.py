@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -40,8 +39,6 @@ OPEN_WITHIN_S = 2.0
 """A turn's rows are written at the latest this long after it started (the bound on what a
 crash may lose is the same as for the text checkpoints). Sooner timers added a thousand
 transactions into the first-token window when a thousand turns started at once."""
-
-_YIELDS_BEFORE_ANSWERING = 2 if sys.version_info < (3, 12) else 1
 
 _STATUS = {
     "complete": MessageStatus.COMPLETE,
@@ -134,11 +131,9 @@ class Turns:
             on_event=partial(self._on_event, turn),
         )
         # Let the run send its upstream request before this request writes its client's
-        # headers: the upstream's wait then covers ours. The run sends the request's head
-        # in its first step; on Python 3.11 aiohttp writes the body from a task of its own
-        # one loop iteration later (3.12+ writes it at once), hence two yields.
-        for _ in range(_YIELDS_BEFORE_ANSWERING):
-            await asyncio.sleep(0)
+        # headers: the upstream's wait then covers ours. The run writes the whole request
+        # in its first step (``integrations.http1``), so one loop turn is enough.
+        await asyncio.sleep(0)
         return turn
 
     def _on_event(self, turn: Turn, event: Event) -> None:
