@@ -349,7 +349,9 @@ class Response:
             transport = self._connection.transport
             if transport is not None and not self._held:
                 transport.pause_reading()
-        self._wake()
+        waiter = self._waiter  # ``_wake``, inlined: once per chunk of a streamed body
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def on_message_complete(self) -> None:
         if self._complete or not self._has_head:  # done, or the end of an interim response
