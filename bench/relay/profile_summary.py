@@ -17,6 +17,8 @@ from pathlib import Path
 
 GROUPS = (
     ("the pipeline (SSE framing, JSON, mapping, buffering)", ("sluice/streams/", "<sluice")),
+    ("the upstream client (protocol, parser callbacks, reads)", ("sluice/integrations/http1.py",)),
+    # Before the upstream client was Sluice's own (profiles taken then):
     ("aiohttp's client read path", ("aiohttp/streams.py",)),
     (
         "aiohttp's protocol and HTTP parser",
