@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -316,27 +315,6 @@ async def test_refused_connection_is_a_connection_error(refused_url, session):
     assert isinstance(result.error, UpstreamConnectionError)
     assert result.error.is_transient
     assert result.status is None
-
-
-@pytest.fixture
-def unaccepting_url() -> Iterator[str]:
-    """A port whose accept queue is full, so that a new connection hangs in SYN."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = server.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex(("127.0.0.1", port))
-        fillers.append(filler)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        for filler in fillers:
-            filler.close()
-        server.close()
 
 
 async def test_connection_that_never_opens_is_a_connect_timeout(unaccepting_url, session):

@@ -14,7 +14,7 @@ import trustme
 
 from sluice.errors import ConfigError, StreamCutError, UpstreamConnectionError
 from sluice.integrations.executor import execute_integration
-from sluice.integrations.http1 import ConnectFailed, InvalidRequest
+from sluice.integrations.http1 import ConnectFailed, ConnectTimeout, InvalidRequest
 from sluice.integrations.session import UpstreamSession
 from sluice.integrations.templating import template_context
 from tests.integrations.upstream import make_integration
@@ -320,3 +320,62 @@ async def test_https_is_verified_against_the_trusted_authorities():
         await server.stop()
     assert isinstance(result.error, UpstreamConnectionError)
     assert "certificate verify failed" in result.error.message
+
+
+async def test_an_idle_connection_is_closed_after_the_keepalive(raw):
+    quick = UpstreamSession(keepalive_s=0.05)
+    raw.answer(ok(HELLO))
+    raw.answer(ok(HELLO))
+    try:
+        async with asyncio.timeout(5):
+            assert (await text_of(raw, quick)).text == "Hello"
+            await raw.closed.wait()  # the client hung up on its own, after 50 ms idle
+            assert (await text_of(raw, quick)).text == "Hello"
+    finally:
+        await quick.close()
+    assert [number for number, _ in raw.requests] == [1, 2]
+
+
+async def test_a_connect_that_fails_hands_its_room_to_a_waiting_request(raw, unaccepting_url):
+    limited = UpstreamSession(max_connections=1)
+    try:
+        async with asyncio.timeout(5):
+            raw.answer(ok(HELLO))
+            stuck = asyncio.create_task(
+                limited.request("POST", unaccepting_url, data=b"{}", connect_timeout_s=0.2)
+            )
+            for _ in range(5):
+                await asyncio.sleep(0)
+            waiting = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert not waiting.done()  # the one connection is being opened by ``stuck``
+            with pytest.raises(ConnectTimeout):
+                await stuck
+            response = await waiting
+            assert response.status == 200
+            response.close()
+    finally:
+        await limited.close()
+
+
+async def test_a_cancelled_waiter_hands_its_turn_on(raw):
+    limited = UpstreamSession(max_connections=1)
+    try:
+        async with asyncio.timeout(5):
+            raw.answer(ok(HELLO))
+            raw.answer(ok(HELLO))
+            first = await limited.request("POST", raw.url, data=b"{}")
+            gone = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
+            later = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            while await first.readany():
+                pass
+            first.release()  # wakes ``gone``, which is cancelled before it runs
+            gone.cancel()
+            response = await later
+            assert response.status == 200
+            response.close()
+    finally:
+        await limited.close()

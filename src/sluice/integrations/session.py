@@ -142,35 +142,44 @@ class UpstreamSession:
     async def _acquire(
         self, key: Key, connect_timeout_s: float | None, *, reuse: bool = True
     ) -> Connection:
-        idle = self._idle.get(key) if reuse else None
-        while idle:
-            connection = idle.pop()
-            if connection.is_usable:
-                self._in_use.add(connection)
-                return connection
-        while len(self._in_use) + self._opening >= self.max_connections:
+        connection = self._take_idle(key) if reuse else None
+        while connection is None and len(self._in_use) + self._opening >= self.max_connections:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
                 await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # woken, but leaving: the room goes to the next one
+                raise
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
             if self._is_closed:
                 raise ConnectFailed("the upstream session is closed")
-            idle = self._idle.get(key) if reuse else None
-            while idle:
-                connection = idle.pop()
-                if connection.is_usable:
-                    self._in_use.add(connection)
-                    return connection
+            connection = self._take_idle(key) if reuse else None
+        if connection is not None:
+            self._in_use.add(connection)
+            return connection
         self._opening += 1
         try:
             connection = await self._connect(key, connect_timeout_s)
-        finally:
+        except BaseException:
             self._opening -= 1
+            self._wake_one()  # the room this connection would have taken is free again
+            raise
+        self._opening -= 1
         self._in_use.add(connection)
         return connection
+
+    def _take_idle(self, key: Key) -> Connection | None:
+        """The most recently used live idle connection to ``key``, if any."""
+        idle = self._idle.get(key)
+        while idle:
+            connection = idle.pop()
+            if connection.is_usable:
+                return connection
+        return None
 
     async def _connect(self, key: Key, timeout_s: float | None) -> Connection:
         scheme, host, port = key
