@@ -5,8 +5,12 @@ flow control and the ways a response breaks."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
+import socket
 import ssl
+import struct
+import zlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -14,7 +18,7 @@ import trustme
 
 from sluice.errors import ConfigError, StreamCutError, UpstreamConnectionError
 from sluice.integrations.executor import execute_integration
-from sluice.integrations.http1 import ConnectFailed, ConnectTimeout, InvalidRequest
+from sluice.integrations.http1 import ConnectFailed, ConnectTimeout, InvalidRequest, ResponseBroken
 from sluice.integrations.session import UpstreamSession
 from sluice.integrations.templating import template_context
 from tests.integrations.upstream import make_integration
@@ -58,13 +62,14 @@ class RawServer:
 
     def __init__(self) -> None:
         self.requests: list[tuple[int, bytes]] = []  # (connection number, request bytes)
-        self.scripts: list[Callable[[bytes], tuple[bytes, bool]]] = []
+        self.scripts: list[Callable[[bytes], tuple[bytes, bool | str]]] = []
         self.connections = 0
         self.closed = asyncio.Event()
         self.url = ""
         self._server: asyncio.Server | None = None
 
-    def answer(self, data: bytes, *, close: bool = False) -> None:
+    def answer(self, data: bytes, *, close: bool | str = False) -> None:
+        """Write ``data``, then close the connection if ``close`` (``"reset"``: abortively)."""
         self.scripts.append(lambda _request: (data, close))
 
     async def start(self, tls: ssl.SSLContext | None = None) -> None:
@@ -92,6 +97,9 @@ class RawServer:
                 data, close = self.scripts.pop(0)(request)
                 writer.write(data)
                 await writer.drain()
+                if close == "reset":  # SO_LINGER 0: the close is a TCP reset
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 if close:
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -379,3 +387,183 @@ async def test_a_cancelled_waiter_hands_its_turn_on(raw):
             response.close()
     finally:
         await limited.close()
+
+
+async def test_bytes_after_a_response_are_never_read_as_part_of_it(raw, session):
+    extra = b"HTTP/1.1 500 Oops\r\nX-A: evil\r\nContent-Length: 3\r\n\r\nbad"
+    raw.answer(b"HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nhi" + extra)
+    raw.answer(ok(HELLO))
+    async with asyncio.timeout(5):
+        response = await session.request("GET", raw.url)
+        body = b""
+        while data := await response.readany():
+            body += data
+        response.release()
+        assert (response.status, response.reason, response.headers["x-a"], body) == (
+            200,
+            "OK",
+            "1",
+            b"hi",
+        )
+        assert (await text_of(raw, session)).text == "Hello"
+    assert [number for number, _ in raw.requests] == [1, 2]  # that connection was dropped
+
+
+async def test_a_post_is_not_sent_twice_when_its_connection_closes_unanswered(raw, session):
+    raw.answer(ok(HELLO))
+    raw.answer(b"", close=True)  # reads the second request, then hangs up without a word
+    assert (await text_of(raw, session)).text == "Hello"
+    result = await text_of(raw, session)
+    assert isinstance(result.error, UpstreamConnectionError)
+    assert len(raw.requests) == 2  # the POST went out once
+
+
+async def test_a_get_is_sent_again_when_its_connection_closes_unanswered(raw, session):
+    raw.answer(ok(HELLO))
+    raw.answer(b"", close=True)
+    raw.answer(ok(HELLO))
+    async with asyncio.timeout(5):
+        for _ in range(2):
+            response = await session.request("GET", raw.url)
+            while await response.readany():
+                pass
+            response.release()
+    assert [number for number, _ in raw.requests] == [1, 1, 2]
+
+
+async def test_closing_a_response_already_released_leaves_its_connection_alone(raw, session):
+    raw.answer(ok(HELLO))
+    raw.answer(ok(HELLO))
+    async with asyncio.timeout(5):
+        first = await session.request("GET", raw.url)
+        while await first.readany():
+            pass
+        first.release()
+        second = await session.request("GET", raw.url)  # on the same connection
+        first.close()  # late, and harmless
+        transport = second.transport
+        assert transport is not None
+        assert not transport.is_closing()
+        second.release()
+    assert [number for number, _ in raw.requests] == [1, 1]
+
+
+async def test_a_reset_during_a_body_without_length_is_a_break_not_its_end(raw, session):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+    raw.answer(head + b"part of it", close="reset")
+    async with asyncio.timeout(5):
+        response = await session.request("GET", raw.url)
+        got, broken = b"", None
+        try:
+            while data := await response.readany():
+                got += data
+        except ResponseBroken as exc:
+            broken = exc
+        response.close()
+    assert got == b"part of it"
+    assert broken is not None
+
+
+async def test_a_close_ends_a_body_without_length(raw, session):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+    raw.answer(head + b"all of it", close=True)
+    async with asyncio.timeout(5):
+        response = await session.request("GET", raw.url)
+        got = b""
+        while data := await response.readany():
+            got += data
+        response.release()
+    assert got == b"all of it"
+
+
+async def test_a_redirect_to_another_origin_carries_no_secret(raw, session, monkeypatch):
+    monkeypatch.setenv("SLUICE_TEST_KEY", "sk-secret-1")
+    other = RawServer()
+    await other.start()
+    try:
+        raw.answer(b"HTTP/1.1 307 X\r\nLocation: /same\r\nContent-Length: 0\r\n\r\n")
+        away = f"HTTP/1.1 307 X\r\nLocation: {other.url}/x\r\nContent-Length: 0\r\n\r\n"
+        raw.answer(away.encode())
+        other.answer(ok(HELLO))
+        headers = {"X-Api-Key": "{{ secrets.SLUICE_TEST_KEY }}", "X-Trace": "t1"}
+        result = await text_of(raw, session, headers=headers)
+    finally:
+        await other.stop()
+    assert result.text == "Hello"
+    assert b"X-Api-Key: sk-secret-1" in raw.requests[1][1]  # same origin: kept
+    assert b"sk-secret-1" not in other.requests[0][1]
+    assert b"X-Trace: t1" in other.requests[0][1]
+    assert [number for number, _ in raw.requests] == [1, 1]  # the redirect's connection kept
+
+
+async def test_framing_headers_from_a_template_are_left_out(raw, session):
+    raw.answer(ok(HELLO))
+    headers = {"Transfer-Encoding": "chunked", "Connection": "close", "X-Kept": "yes"}
+    result = await text_of(raw, session, headers=headers, body={"n": 1})
+    assert result.text == "Hello"
+    request = raw.requests[0][1].lower()
+    assert b"transfer-encoding" not in request
+    assert b"connection: close" not in request
+    assert b"x-kept: yes" in request
+
+
+async def test_a_head_past_64_kib_is_a_connection_error(raw, session):
+    raw.answer(b"HTTP/1.1 200 OK\r\nX-Big: " + b"x" * 70_000 + b"\r\n\r\n", close=True)
+    result = await text_of(raw, session)
+    assert isinstance(result.error, UpstreamConnectionError)
+    assert "64 KiB" in result.error.message
+
+
+async def test_a_compressed_body_is_handed_over_a_mebibyte_at_a_time(raw, session):
+    body = b"0" * (5 * 1024 * 1024)
+    raw.answer(ok(gzip.compress(body), "Content-Encoding: gzip"))
+    async with asyncio.timeout(5):
+        response = await session.request("GET", raw.url)
+        sizes = []
+        while data := await response.readany():
+            sizes.append(len(data))
+        response.release()
+    assert sum(sizes) == len(body)
+    assert max(sizes) <= 1024 * 1024
+
+
+async def test_a_compressed_body_cut_short_is_an_error(raw, session):
+    whole = gzip.compress(HELLO)
+    raw.answer(ok(whole[: len(whole) - 6], "Content-Encoding: gzip"))  # no gzip trailer
+    result = await text_of(raw, session)
+    assert isinstance(result.error, StreamCutError)
+
+
+async def test_deflate_is_read_with_or_without_its_zlib_wrapper(raw, session):
+    raw_deflate = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    raw.answer(ok(zlib.compress(HELLO), "Content-Encoding: deflate"))
+    raw.answer(ok(raw_deflate.compress(HELLO) + raw_deflate.flush(), "Content-Encoding: deflate"))
+    first, second = await text_of(raw, session), await text_of(raw, session)
+    assert (first.text, second.text) == ("Hello", "Hello")
+
+
+async def test_a_204_keeps_its_connection(raw, session):
+    raw.answer(b"HTTP/1.1 204 No Content\r\n\r\n")
+    raw.answer(ok(HELLO))
+    async with asyncio.timeout(5):
+        response = await session.request("DELETE", raw.url)
+        assert (response.status, await response.readany()) == (204, b"")
+        response.release()
+        assert (await text_of(raw, session)).text == "Hello"
+    assert [number for number, _ in raw.requests] == [1, 1]
+
+
+async def test_a_response_dropped_unreleased_frees_its_connection(raw):
+    limited = UpstreamSession(max_connections=1)
+    raw.answer(ok(HELLO))
+    raw.answer(ok(HELLO))
+    try:
+        async with asyncio.timeout(5):
+            await limited.request("GET", raw.url)  # never released nor closed
+            gc.collect()
+            response = await limited.request("GET", raw.url)
+            assert response.status == 200
+            response.close()
+    finally:
+        await limited.close()
+    assert [number for number, _ in raw.requests] == [1, 2]

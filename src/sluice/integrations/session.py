@@ -16,12 +16,15 @@ TLS verified against the system's certificates, no cookies and no proxy.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from functools import lru_cache
+from typing import Any
 
+import aiohappyeyeballs
 from yarl import URL
 
 from sluice import __version__
@@ -38,6 +41,25 @@ _MAX_REDIRECTS = 10
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _FORBIDDEN_IN_HEADERS = str.maketrans("", "", "\r\n\0")
+# Request headers this client sets or leaves out itself: a template's would break framing.
+_FRAMING_HEADERS = frozenset(
+    (
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "upgrade",
+    )
+)
+_CREDENTIAL_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie"))
+# Sent again after a kept-alive connection closed unanswered (RFC 9110's idempotent methods).
+_IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
+_DNS_TTL_S = 300.0
+_HAPPY_EYEBALLS_DELAY_S = 0.25
+
+AddrInfo = tuple[Any, Any, int, str, tuple[Any, ...]]
 
 Key = tuple[str, str, int]  # scheme, host, port
 
@@ -61,6 +83,7 @@ class UpstreamSession:
         self._opening = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._sweep: asyncio.TimerHandle | None = None
+        self._addresses: dict[tuple[str, int], tuple[float, list[AddrInfo]]] = {}
         self._user_agent = f"sluice/{__version__}"
         self._is_closed = False
 
@@ -73,11 +96,17 @@ class UpstreamSession:
         headers: Mapping[str, str] | None = None,
         data: bytes | None = None,
         connect_timeout_s: float | None = None,
+        sensitive: Collection[str] = (),
     ) -> Response:
         """Send the request and return its response once its head has arrived (after
         following redirects). ``InvalidRequest`` for a URL or header that cannot be sent,
         ``ConnectFailed``/``ConnectTimeout`` for a connection that does not open,
-        ``ResponseBroken`` for one that breaks before the head."""
+        ``ResponseBroken`` for one that breaks before the head.
+
+        A redirect to another origin carries no ``Authorization``, ``Cookie`` or header
+        whose value holds one of the ``sensitive`` strings (the request's secrets: an
+        API key in ``x-api-key`` must not follow a redirect to another host).
+        """
         if self._is_closed:
             raise ConnectFailed("the upstream session is closed")
         target = _url(url, tuple(params) if params else ())
@@ -87,10 +116,15 @@ class UpstreamSession:
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or location is None:
                 return response
-            response.close()
+            if response.is_complete:  # an empty body, as redirects have: the connection stays
+                response.release()
+            else:
+                response.close()
             origin = _origin(target)
             target, method, data = _redirected(target, location, response.status, method, data)
-            sent = _headers_after_redirect(sent, data, is_same_origin=_origin(target) == origin)
+            if _origin(target) != origin:
+                sent = _without_credentials(sent, sensitive)
+            sent = _headers_after_redirect(sent, data)
         raise ResponseBroken(f"the upstream redirected more than {_MAX_REDIRECTS} times")
 
     async def close(self) -> None:
@@ -124,13 +158,16 @@ class UpstreamSession:
             return await response.head()
         except ResponseBroken:
             response.close()
-            if connection.requests == 1 or not response.closed_unanswered:
+            retry = connection.requests > 1 and response.closed_unanswered
+            if not (retry and method in _IDEMPOTENT):
                 raise
         except BaseException:
             response.close()
             raise
-        # A kept-alive connection the server closed as this request went out: the server
-        # never read it, so it is sent again, once, on a new connection (as Go's client does).
+        # A kept-alive connection that closed before a byte of the answer: most likely the
+        # server had closed it as the request went out. Sent again once, on a new
+        # connection, when sending it twice does no harm (as aiohttp does): a POST might
+        # have been read, and an LLM call made twice is paid twice.
         connection = await self._acquire(key, connect_timeout_s, reuse=False)
         response = connection.send(request, method=method)
         try:
@@ -142,6 +179,8 @@ class UpstreamSession:
     async def _acquire(
         self, key: Key, connect_timeout_s: float | None, *, reuse: bool = True
     ) -> Connection:
+        if self._is_closed:
+            raise ConnectFailed("the upstream session is closed")
         connection = self._take_idle(key) if reuse else None
         while connection is None and len(self._in_use) + self._opening >= self.max_connections:
             waiter = asyncio.get_running_loop().create_future()
@@ -177,8 +216,12 @@ class UpstreamSession:
         idle = self._idle.get(key)
         while idle:
             connection = idle.pop()
-            if connection.is_usable:
-                return connection
+            if not connection.is_usable:
+                continue
+            if connection.looks_closed():  # closed by the server, not yet seen by the loop
+                connection.close()
+                continue
+            return connection
         return None
 
     async def _connect(self, key: Key, timeout_s: float | None) -> Connection:
@@ -191,13 +234,17 @@ class UpstreamSession:
 
         try:
             async with asyncio.timeout(timeout_s):
-                transport, made = await loop.create_connection(
-                    connection,
-                    host,
-                    port,
-                    ssl=tls,
-                    server_hostname=host if tls is not None else None,
+                addresses = await self._resolve(host, port)
+                sock = await aiohappyeyeballs.start_connection(
+                    addresses, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY_S
                 )
+                try:
+                    transport, made = await loop.create_connection(
+                        connection, sock=sock, ssl=tls, server_hostname=host if tls else None
+                    )
+                except BaseException:
+                    sock.close()
+                    raise
         except TimeoutError:
             raise ConnectTimeout(f"connecting to {host}:{port} timed out") from None
         except ssl.SSLError as exc:
@@ -206,6 +253,18 @@ class UpstreamSession:
             raise ConnectFailed(f"cannot connect to {host}:{port}: {exc}") from exc
         made.transport = transport  # uvloop may call connection_made a turn later
         return made
+
+    async def _resolve(self, host: str, port: int) -> list[AddrInfo]:
+        """The host's addresses, kept for ``_DNS_TTL_S`` (as aiohttp's connector did)."""
+        loop = asyncio.get_running_loop()
+        cached = self._addresses.get((host, port))
+        if cached is not None and cached[0] > loop.time():
+            return cached[1]
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        if not infos:
+            raise OSError(f"no address for {host}")
+        self._addresses[(host, port)] = (loop.time() + _DNS_TTL_S, infos)
+        return infos
 
     def _tls(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -310,8 +369,8 @@ def _request_head(
     if "accept-encoding" not in given:
         lines.append("Accept-Encoding: gzip, deflate")
     for name, value in headers.items():
-        if name.lower() == "content-length":
-            continue  # ours, from the body
+        if name.lower() in _FRAMING_HEADERS:
+            continue  # the connection's and the body's framing are this client's to say
         if not name or name != name.translate(_FORBIDDEN_IN_HEADERS) or ":" in name:
             raise InvalidRequest(f"invalid header name {name!r}", field="request.headers")
         if value != value.translate(_FORBIDDEN_IN_HEADERS):
@@ -339,14 +398,17 @@ def _redirected(
     return target, method, data
 
 
-def _headers_after_redirect(
-    headers: dict[str, str], data: bytes | None, *, is_same_origin: bool
-) -> dict[str, str]:
-    """The headers to send on: never the old ``Host``, no ``Content-Type`` without a body,
-    no ``Authorization`` to another origin (a credential is for the host it was set for)."""
-    dropped = {"host"}
-    if data is None:
-        dropped.add("content-type")
-    if not is_same_origin:
-        dropped.add("authorization")
+def _headers_after_redirect(headers: dict[str, str], data: bytes | None) -> dict[str, str]:
+    """The headers to send on: never the old ``Host``, no ``Content-Type`` without a body."""
+    dropped = ("host",) if data is not None else ("host", "content-type")
     return {name: value for name, value in headers.items() if name.lower() not in dropped}
+
+
+def _without_credentials(headers: dict[str, str], sensitive: Collection[str]) -> dict[str, str]:
+    """``headers`` less what is a credential for the origin they were set for."""
+    return {
+        name: value
+        for name, value in headers.items()
+        if name.lower() not in _CREDENTIAL_HEADERS
+        and not any(secret and secret in value for secret in sensitive)
+    }

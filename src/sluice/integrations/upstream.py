@@ -188,6 +188,7 @@ class UpstreamCall:
             headers=headers,
             data=data,
             connect_timeout_s=self.timeouts.connect_s,
+            sensitive=request.secrets,
         )
         try:
             return await deadline.read(send)
