@@ -29,11 +29,20 @@ TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 logger = logging.getLogger("bench.procs")
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback port free now and not given before in this process: ports are picked
+    before the servers bind them, and the kernel may hand a released one out again."""
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
+    raise RuntimeError("expected a free loopback port not given before, found none in 100")
 
 
 def cpu_s(pid: int) -> float:
