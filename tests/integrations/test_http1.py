@@ -18,7 +18,13 @@ import trustme
 
 from sluice.errors import ConfigError, StreamCutError, UpstreamConnectionError
 from sluice.integrations.executor import execute_integration
-from sluice.integrations.http1 import ConnectFailed, ConnectTimeout, InvalidRequest, ResponseBroken
+from sluice.integrations.http1 import (
+    ConnectFailed,
+    ConnectTimeout,
+    InvalidRequest,
+    Response,
+    ResponseBroken,
+)
 from sluice.integrations.session import UpstreamSession
 from sluice.integrations.templating import template_context
 from tests.integrations.upstream import make_integration
@@ -123,6 +129,15 @@ async def text_of(raw: RawServer, session: UpstreamSession, url: str = "", **req
     integration = make_integration(url or raw.url + "/v1/chat", stream=SSE, **request)
     async with asyncio.timeout(5):
         return await execute_integration(integration, CONTEXT, session=session)
+
+
+async def read_to_end(response: Response) -> bytes:
+    """The rest of ``response``'s body; its connection is then given back."""
+    parts = []
+    while data := await response.readany():
+        parts.append(data)
+    response.release()
+    return b"".join(parts)
 
 
 async def test_a_content_length_body_and_a_chunked_one_read_the_same(raw, session):
@@ -255,9 +270,7 @@ async def test_at_most_max_connections_are_open_and_the_next_request_waits(raw):
                 await asyncio.sleep(0)
             assert not second.done()
             assert raw.connections == 1
-            while await first.readany():
-                pass
-            first.release()
+            await read_to_end(first)
             response = await second
             assert response.status == 200
             response.close()
@@ -378,9 +391,7 @@ async def test_a_cancelled_waiter_hands_its_turn_on(raw):
             later = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
             for _ in range(5):
                 await asyncio.sleep(0)
-            while await first.readany():
-                pass
-            first.release()  # wakes ``gone``, which is cancelled before it runs
+            await read_to_end(first)  # wakes ``gone``, which is cancelled before it runs
             gone.cancel()
             response = await later
             assert response.status == 200
@@ -395,10 +406,7 @@ async def test_bytes_after_a_response_are_never_read_as_part_of_it(raw, session)
     raw.answer(ok(HELLO))
     async with asyncio.timeout(5):
         response = await session.request("GET", raw.url)
-        body = b""
-        while data := await response.readany():
-            body += data
-        response.release()
+        body = await read_to_end(response)
         assert (response.status, response.reason, response.headers["x-a"], body) == (
             200,
             "OK",
@@ -425,9 +433,7 @@ async def test_a_get_is_sent_again_when_its_connection_closes_unanswered(raw, se
     async with asyncio.timeout(5):
         for _ in range(2):
             response = await session.request("GET", raw.url)
-            while await response.readany():
-                pass
-            response.release()
+            await read_to_end(response)
     assert [number for number, _ in raw.requests] == [1, 1, 2]
 
 
@@ -436,9 +442,7 @@ async def test_closing_a_response_already_released_leaves_its_connection_alone(r
     raw.answer(ok(HELLO))
     async with asyncio.timeout(5):
         first = await session.request("GET", raw.url)
-        while await first.readany():
-            pass
-        first.release()
+        await read_to_end(first)
         second = await session.request("GET", raw.url)  # on the same connection
         first.close()  # late, and harmless
         transport = second.transport
@@ -469,10 +473,7 @@ async def test_a_close_ends_a_body_without_length(raw, session):
     raw.answer(head + b"all of it", close=True)
     async with asyncio.timeout(5):
         response = await session.request("GET", raw.url)
-        got = b""
-        while data := await response.readany():
-            got += data
-        response.release()
+        got = await read_to_end(response)
     assert got == b"all of it"
 
 
