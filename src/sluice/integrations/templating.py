@@ -228,6 +228,8 @@ def template_context(
 
 def render_template(node: TemplateNode, context: Mapping[str, object]) -> JSONValue:
     """Render a compiled template outside a request (flow nodes: say text, prompts…)."""
+    if type(node) is _Constant:  # plain text: no scope to build
+        return node.value
     return node.render(_scope(context, set()))
 
 

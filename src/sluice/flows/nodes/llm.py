@@ -19,6 +19,7 @@ from sluice.events import Event, Status, ToolEnd, ToolStart, ToolUse
 from sluice.flows.model import AgentNode, PromptNode, ToolRef
 from sluice.flows.nodes.basic import compiled
 from sluice.flows.state import RunState
+from sluice.integrations.templating import render_template
 from sluice.providers.chat import (
     ChatMessage,
     ChatResult,
@@ -59,8 +60,9 @@ def _model(model_id: str | None, node_id: str, state: RunState) -> ModelConfig:
 
 
 def _messages(node: PromptNode | AgentNode, state: RunState) -> list[ChatMessage]:
-    system = state.render(compiled(node.system, f"nodes.{node.id}.system"))
-    prompt = state.render(compiled(node.prompt, f"nodes.{node.id}.prompt"))
+    context = state.context()  # once for both: it copies the history and the variables
+    system = render_template(compiled(node.system, f"nodes.{node.id}.system"), context)
+    prompt = render_template(compiled(node.prompt, f"nodes.{node.id}.prompt"), context)
     messages = [ChatMessage("system", str(system))] if system else []
     if node.history:
         for item in state.input.history:
