@@ -1,8 +1,9 @@
 """One HTTP/1.1 client connection to an upstream: an asyncio protocol over httptools' parser.
 
-Why not aiohttp's client: in the relay benchmark's S1 the time from sending a request to its
-first body bytes was 150-300 µs with aiohttp and half that here (docs/architecture.md),
-and S1's target leaves Sluice less than that over a bare relay. What a streaming upstream
+Why not aiohttp's client: from sending a request to its first body bytes this takes ~0.7x
+aiohttp's time (``bench/relay/client.py``; ~100 µs less on the benchmark's machine), and
+the relay benchmark's S1 target leaves Sluice less than that over a bare relay
+(docs/architecture.md, "The upstream HTTP client"). What a streaming upstream
 needs is small: one request written in one call, the head parsed, the body handed over
 read by read; keep-alive, flow control and the breaks in between are what this module
 does. ``session.UpstreamSession`` pools the connections and follows redirects.

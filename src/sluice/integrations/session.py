@@ -3,14 +3,16 @@
 One session per process keeps connections alive across requests. Its connections are
 Sluice's own HTTP/1.1 client (``http1``): DESIGN.md chose aiohttp's client, and this keeps
 what it was chosen for (a pool that costs little per request at a thousand concurrent
-streams) at half its time to the first body bytes (docs/architecture.md).
+streams) at ~0.7x its time to the first body bytes (docs/architecture.md).
 
 What a request gets, as it got from aiohttp's session: the URL's query extended by
 ``params``, ``Host``, ``User-Agent: sluice/<version>``, ``Accept: */*`` and
 ``Accept-Encoding: gzip, deflate`` unless the request sets its own, gzip and deflate
 bodies decoded, up to 10 redirects followed (a 303, or a 301/302 answering a POST, turns
-into a GET without a body; ``Authorization`` is dropped on the way to another origin),
-TLS verified against the system's certificates, no cookies and no proxy.
+into a GET without a body; to another origin no credential goes along: see ``request``),
+Happy Eyeballs over addresses kept for five minutes, TLS verified against the system's
+certificates, no cookies and no proxy. A kept-alive connection that closes before a byte
+of its answer is retried once, for idempotent methods only.
 """
 
 from __future__ import annotations
