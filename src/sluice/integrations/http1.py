@@ -116,7 +116,7 @@ class Connection(asyncio.Protocol):
         connection (or bytes out of turn) not yet seen by the loop. One ``poll``."""
         transport = self.transport
         sock = transport.get_extra_info("socket") if transport is not None else None
-        if sock is None:
+        if sock is None or not hasattr(select, "poll"):  # no poll() on Windows
             return False
         poller = select.poll()
         poller.register(sock.fileno(), select.POLLIN)
