@@ -25,7 +25,7 @@ from sluice.integrations.http1 import (
     Response,
     ResponseBroken,
 )
-from sluice.integrations.session import UpstreamSession
+from sluice.integrations.session import UpstreamSession, upstream_session
 from sluice.integrations.templating import template_context
 from tests.integrations.upstream import make_integration
 
@@ -259,23 +259,19 @@ async def test_an_interim_response_is_skipped(raw, session):
 
 
 async def test_at_most_max_connections_are_open_and_the_next_request_waits(raw):
-    async with asyncio.timeout(5):
-        limited = UpstreamSession(max_connections=1)
-        try:
-            raw.answer(ok(HELLO))
-            raw.answer(ok(HELLO))
-            first = await limited.request("POST", raw.url, data=b"{}")
-            second = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
-            for _ in range(5):  # it would have connected in these turns were it let
-                await asyncio.sleep(0)
-            assert not second.done()
-            assert raw.connections == 1
-            await read_to_end(first)
-            response = await second
-            assert response.status == 200
-            response.close()
-        finally:
-            await limited.close()
+    raw.answer(ok(HELLO))
+    raw.answer(ok(HELLO))
+    async with asyncio.timeout(5), upstream_session(max_connections=1) as limited:
+        first = await limited.request("POST", raw.url, data=b"{}")
+        second = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
+        for _ in range(5):  # it would have connected in these turns were it let
+            await asyncio.sleep(0)
+        assert not second.done()
+        assert raw.connections == 1
+        await read_to_end(first)
+        response = await second
+        assert response.status == 200
+        response.close()
     assert [number for number, _ in raw.requests] == [1, 1]
 
 
@@ -309,8 +305,8 @@ async def test_a_url_that_cannot_be_requested_is_refused(session, url):
 
 
 async def test_a_closed_session_refuses_requests(raw):
-    closed = UpstreamSession()
-    await closed.close()
+    async with upstream_session() as closed:
+        pass
     with pytest.raises(ConnectFailed, match="closed"):
         await closed.request("GET", raw.url)
 
@@ -327,16 +323,10 @@ async def test_https_is_verified_against_the_trusted_authorities():
     server.answer(ok(HELLO))
     try:
         async with asyncio.timeout(5):
-            verified = UpstreamSession(ssl_context=trusting)
-            try:
+            async with upstream_session(ssl_context=trusting) as verified:
                 assert (await text_of(server, verified)).text == "Hello"
-            finally:
-                await verified.close()
-            system = UpstreamSession()  # the system's authorities: not this test's
-            try:
+            async with upstream_session() as system:  # the system's authorities only
                 result = await text_of(server, system)
-            finally:
-                await system.close()
     finally:
         await server.stop()
     assert isinstance(result.error, UpstreamConnectionError)
@@ -344,60 +334,48 @@ async def test_https_is_verified_against_the_trusted_authorities():
 
 
 async def test_an_idle_connection_is_closed_after_the_keepalive(raw):
-    quick = UpstreamSession(keepalive_s=0.05)
     raw.answer(ok(HELLO))
     raw.answer(ok(HELLO))
-    try:
-        async with asyncio.timeout(5):
-            assert (await text_of(raw, quick)).text == "Hello"
-            await raw.closed.wait()  # the client hung up on its own, after 50 ms idle
-            assert (await text_of(raw, quick)).text == "Hello"
-    finally:
-        await quick.close()
+    async with asyncio.timeout(5), upstream_session(keepalive_s=0.05) as quick:
+        assert (await text_of(raw, quick)).text == "Hello"
+        await raw.closed.wait()  # the client hung up on its own, after 50 ms idle
+        assert (await text_of(raw, quick)).text == "Hello"
     assert [number for number, _ in raw.requests] == [1, 2]
 
 
 async def test_a_connect_that_fails_hands_its_room_to_a_waiting_request(raw, unaccepting_url):
-    limited = UpstreamSession(max_connections=1)
-    try:
-        async with asyncio.timeout(5):
-            raw.answer(ok(HELLO))
-            stuck = asyncio.create_task(
-                limited.request("POST", unaccepting_url, data=b"{}", connect_timeout_s=0.2)
-            )
-            for _ in range(5):
-                await asyncio.sleep(0)
-            waiting = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
-            for _ in range(5):
-                await asyncio.sleep(0)
-            assert not waiting.done()  # the one connection is being opened by ``stuck``
-            with pytest.raises(ConnectTimeout):
-                await stuck
-            response = await waiting
-            assert response.status == 200
-            response.close()
-    finally:
-        await limited.close()
+    raw.answer(ok(HELLO))
+    async with asyncio.timeout(5), upstream_session(max_connections=1) as limited:
+        stuck = asyncio.create_task(
+            limited.request("POST", unaccepting_url, data=b"{}", connect_timeout_s=0.2)
+        )
+        for _ in range(5):
+            await asyncio.sleep(0)
+        waiting = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not waiting.done()  # the one connection is being opened by ``stuck``
+        with pytest.raises(ConnectTimeout):
+            await stuck
+        response = await waiting
+        assert response.status == 200
+        response.close()
 
 
 async def test_a_cancelled_waiter_hands_its_turn_on(raw):
-    limited = UpstreamSession(max_connections=1)
-    try:
-        async with asyncio.timeout(5):
-            raw.answer(ok(HELLO))
-            raw.answer(ok(HELLO))
-            first = await limited.request("POST", raw.url, data=b"{}")
-            gone = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
-            later = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
-            for _ in range(5):
-                await asyncio.sleep(0)
-            await read_to_end(first)  # wakes ``gone``, which is cancelled before it runs
-            gone.cancel()
-            response = await later
-            assert response.status == 200
-            response.close()
-    finally:
-        await limited.close()
+    raw.answer(ok(HELLO))
+    raw.answer(ok(HELLO))
+    async with asyncio.timeout(5), upstream_session(max_connections=1) as limited:
+        first = await limited.request("POST", raw.url, data=b"{}")
+        gone = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
+        later = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        await read_to_end(first)  # wakes ``gone``, which is cancelled before it runs
+        gone.cancel()
+        response = await later
+        assert response.status == 200
+        response.close()
 
 
 async def test_bytes_after_a_response_are_never_read_as_part_of_it(raw, session):
@@ -555,16 +533,12 @@ async def test_a_204_keeps_its_connection(raw, session):
 
 
 async def test_a_response_dropped_unreleased_frees_its_connection(raw):
-    limited = UpstreamSession(max_connections=1)
     raw.answer(ok(HELLO))
     raw.answer(ok(HELLO))
-    try:
-        async with asyncio.timeout(5):
-            await limited.request("GET", raw.url)  # never released nor closed
-            gc.collect()
-            response = await limited.request("GET", raw.url)
-            assert response.status == 200
-            response.close()
-    finally:
-        await limited.close()
+    async with asyncio.timeout(5), upstream_session(max_connections=1) as limited:
+        await limited.request("GET", raw.url)  # never released nor closed
+        gc.collect()
+        response = await limited.request("GET", raw.url)
+        assert response.status == 200
+        response.close()
     assert [number for number, _ in raw.requests] == [1, 2]

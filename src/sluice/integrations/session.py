@@ -319,13 +319,20 @@ class UpstreamSession:
 
 
 @asynccontextmanager
-async def upstream_session(*, max_connections: int = 1000) -> AsyncIterator[UpstreamSession]:
-    """Open the shared session; deadlines are set per request by the executor, not here.
+async def upstream_session(
+    *,
+    max_connections: int = 1000,
+    keepalive_s: float = 15.0,
+    ssl_context: ssl.SSLContext | None = None,
+) -> AsyncIterator[UpstreamSession]:
+    """Open a session, closed on leaving; deadlines are set per request by the executor.
 
     No cookies: the session carries every user's requests, so a cookie one upstream
     response set must never ride along on another user's request.
     """
-    session = UpstreamSession(max_connections=max_connections)
+    session = UpstreamSession(
+        max_connections=max_connections, keepalive_s=keepalive_s, ssl_context=ssl_context
+    )
     try:
         yield session
     finally:

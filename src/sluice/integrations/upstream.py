@@ -148,7 +148,7 @@ class UpstreamCall:
 
         For the first text of a stream: the run hands it to its followers with one loop
         turn (``RunRegistry``), and whatever the upstream sent after it would otherwise be
-        read and parsed by aiohttp in that turn, ahead of them. The bytes wait in the
+        read and parsed in that turn, ahead of them. The bytes wait in the
         socket meanwhile; reading resumes at the next turn. In the relay benchmark's S1
         (an upstream that writes 50 chunks back to back) the first token reached the
         client 25 to 35 µs sooner (docs/performance.md).
