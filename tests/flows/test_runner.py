@@ -80,13 +80,14 @@ async def test_integration_then_say_are_separated_and_final_matches_tokens(
 
 @pytest.mark.parametrize(
     ("buffering", "tokens"),
-    [("none", ["one two three", " four"]), ("words", ["one ", "two ", "three ", "four"])],
+    [("none", ["one ", "two three", " four"]), ("words", ["one ", "two ", "three ", "four"])],
 )
 async def test_an_integration_says_a_reads_deltas_as_one_token_unless_buffered(
     upstream: Upstream, session: UpstreamSession, buffering: str, tokens: list[str]
 ):
     # Three chunks in one write (one read), then one more: unbuffered, a read is one token,
-    # as a chat model's stream says it; words buffering says each word.
+    # as a chat model's stream says it, except that the first text leaves alone (it does
+    # not wait for the rest of its read); words buffering says each word.
     more = asyncio.Event()
     burst = delta("one ") + delta("two ") + delta("three")
     upstream.reply([burst, more, delta(" four"), b"data: [DONE]\n\n"])

@@ -81,14 +81,15 @@ async def test_a_run_that_keeps_no_chunks_says_the_same_and_holds_none(upstream:
 
 async def test_batches_group_the_pieces_of_one_upstream_read(upstream: Upstream, session):
     go = asyncio.Event()
-    upstream.reply([delta("a") + delta("b") + delta("c"), go, delta("d"), DONE])
+    upstream.reply([delta("a") + delta("b") + delta("c"), go, delta("d") + delta("e"), DONE])
     integration = make_integration(upstream.url, stream=SSE)
     async with asyncio.timeout(5), stream_integration(integration, CONTEXT, session=session) as run:
         batches = aiter(run.batches())
-        assert await anext(batches) == ["a", "b", "c"]
+        assert await anext(batches) == ["a"]  # the first text leaves alone
+        assert await anext(batches) == ["b", "c"]
         go.set()
-        assert [batch async for batch in batches] == [["d"]]
-    assert run.result.text == "abcd"
+        assert [batch async for batch in batches] == [["d", "e"]]
+    assert run.result.text == "abcde"
 
 
 async def test_request_renders_method_url_headers_query_and_json_body(upstream, session):

@@ -22,7 +22,7 @@ from sluice.providers.chat import (
     stream_chat,
 )
 from sluice.providers.model import ModelConfig
-from tests.providers.fake_llm import Call, FakeLLM, Status, Turn
+from tests.providers.fake_llm import Call, FakeLLM, Replay, Status, Turn
 
 pytestmark = pytest.mark.anyio
 
@@ -356,3 +356,24 @@ async def test_cut_stream_keeps_what_was_said(llm: FakeLLM, session):
         await read_into(chat, said)
     assert text_of(said) == chat.result.text == "Half an answer"
     assert isinstance(chat.result.error, StreamCutError)
+
+
+async def test_the_first_text_of_a_burst_leaves_before_the_rest_is_parsed(llm: FakeLLM, session):
+    # The whole answer in one write, as a fast upstream's first read often holds it: the
+    # first text is one delta of its own, the rest of that read the next.
+    chunks = [
+        b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n',
+        *(
+            b'data: {"choices":[{"delta":{"content":"%s"}}]}\n\n' % word
+            for word in (b"One", b" two", b" three")
+        ),
+        b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+    ]
+    body = b"".join(chunks)
+    llm.reply(Replay(body, "text/event-stream", piece_bytes=len(body)))
+    model = model_for("openai", llm.url)
+    chat = await stream_chat(model, QUESTION, session=session, secrets=SECRETS)
+    said = await deltas_of(chat)
+    assert said == [TextDelta("One"), TextDelta(" two three")]
+    assert chat.result.text == "One two three"
+    assert len(chat.result.chunks) == 5

@@ -9,7 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sluice.errors import StreamCutError, StreamErrorEvent, StreamFormatError
-from sluice.streams.pipeline import StreamReader, StreamSettings, read_batches, read_stream
+from sluice.streams.pipeline import (
+    StreamReader,
+    StreamSettings,
+    read_batches,
+    read_stream,
+    split_first_event,
+)
 from sluice.streams.types import Buffering, StreamType
 from tests.corpus import Case, corpus_params
 
@@ -180,15 +186,47 @@ async def test_read_stream_yields_pieces_then_raises_the_error():
     assert seen == ["a"]
 
 
-@pytest.mark.anyio
-async def test_one_batch_per_read():
-    two_chunks = (
-        b'data: {"choices":[{"delta":{"content":"a"}}]}\n\n'
-        b'data: {"choices":[{"delta":{"content":"b"}}]}\n\n'
+def sse_chunks(*texts: str) -> bytes:
+    return b"".join(
+        b'data: {"choices":[{"delta":{"content":"%s"}}]}\n\n' % text.encode() for text in texts
     )
+
+
+@pytest.mark.anyio
+async def test_one_batch_per_read_after_the_first_text_which_leaves_alone():
+    role_only = b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n'
+    reads = (role_only + sse_chunks("a", "b", "c"), sse_chunks("d", "e"), b"data: [DONE]\n\n")
     reader = StreamReader(StreamSettings())
-    batches = [b async for b in read_batches(body_of(two_chunks, b"data: [DONE]\n\n"), reader)]
-    assert batches == [["a", "b"]]
+    batches = [b async for b in read_batches(body_of(*reads), reader)]
+    assert batches == [["a"], ["b", "c"], ["d", "e"]]
+    assert reader.text == "abcde"
+    assert len(reader.chunks) == 6
+
+
+@pytest.mark.anyio
+async def test_the_first_text_of_a_read_leaves_before_the_rest_of_it_is_parsed():
+    reader = StreamReader(StreamSettings())
+    batches = read_batches(body_of(sse_chunks("a", "b", "c")), reader)
+    assert await anext(batches) == ["a"]
+    assert len(reader.chunks) == 1  # "b" and "c" are not yet parsed
+    assert await anext(batches) == ["b", "c"]
+
+
+@pytest.mark.anyio
+async def test_json_lines_are_cut_at_newlines_until_the_first_text():
+    lines = b"".join(
+        b'{"choices":[{"delta":{"content":"%s"}}]}\n' % text for text in (b"a", b"b", b"c")
+    )
+    lines += b'{"choices":[{"delta":{},"finish_reason":"stop"}]}\n'
+    reader = StreamReader(StreamSettings(type=StreamType.NDJSON))
+    batches = [b async for b in read_batches(body_of(lines), reader)]
+    assert batches == [["a"], ["b", "c"]]
+
+
+def test_split_first_event_cuts_after_the_first_end_only():
+    assert split_first_event(b"a\n\nb\n\nc", b"\n\n") == (b"a\n\n", b"b\n\nc")
+    assert split_first_event(b"a\n\n", b"\n\n") == (b"a\n\n", b"")
+    assert split_first_event(b"a\nb", b"\n\n") == (b"a\nb", b"")
 
 
 class FakeClock:

@@ -36,7 +36,7 @@ from sluice.providers.types import (
     ToolCallStarted,
     ToolSpec,
 )
-from sluice.streams.pipeline import StreamReader, StreamSettings
+from sluice.streams.pipeline import StreamReader, StreamSettings, split_first_event
 from sluice.streams.types import Chunk, JSONValue
 
 __all__ = [
@@ -148,15 +148,23 @@ class ChatStream:
         reader = self._reader = StreamReader(settings, content_type=content_type)
         watch = _Watch(reader, self._tools, provider.tool_markers, keep=self.keeps_chunks)
         body = self._call.body(response)
-        is_quiet = True
+        is_quiet, end = True, reader.event_end
         try:
             async for data in body:
-                deltas = watch.deltas(reader.feed(data))
-                if deltas and is_quiet:  # the first news: out before anything more is read
-                    is_quiet = False
-                    self._call.hold_reading()
-                for delta in deltas:
-                    yield delta
+                rest = data
+                while rest:
+                    if is_quiet:  # an event at a time until the first news (as read_batches)
+                        data, rest = split_first_event(rest, end)
+                    else:
+                        data, rest = rest, b""
+                    deltas = watch.deltas(reader.feed(data))
+                    if deltas and is_quiet:  # the first news: out before anything more is read
+                        is_quiet = False
+                        self._call.hold_reading()
+                    for delta in deltas:
+                        yield delta
+                    if reader.error is not None:
+                        break
                 if reader.error is not None:
                     break
             else:

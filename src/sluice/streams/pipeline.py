@@ -94,6 +94,9 @@ class StreamReader:
         self._is_buffered = settings.buffering is not Buffering.NONE
         self._is_closed = False
         self._failure: UpstreamError | None = None
+        self.event_end = b"\n\n" if self._sse is not None else b"\n"
+        """The bytes that end an event of this stream (SSE's blank line, else a newline):
+        where ``split_first_event`` cuts a read."""
 
     @property
     def text(self) -> str:
@@ -333,10 +336,27 @@ class Batches(Protocol):
     async def aclose(self) -> None: ...
 
 
+def split_first_event(data: bytes, end: bytes) -> tuple[bytes, bytes]:
+    """``data`` cut after its first ``end`` (an event's end): the first part, and the rest
+    (empty when ``data`` holds no end before its last bytes).
+
+    Until a stream has said something, its reads are fed one event at a time: a burst of
+    fifty chunks in one read then costs the first token the parse of one, not fifty. Any
+    cut is safe: the reader takes a body cut anywhere, as the network cuts it.
+    """
+    cut = data.find(end)
+    if cut < 0:
+        return data, b""
+    cut += len(end)
+    return (data, b"") if cut >= len(data) else (data[:cut], data[cut:])
+
+
 def read_batches(body: AsyncIterator[bytes], reader: StreamReader) -> Batches:
     """The pieces each read of ``body`` releases, as one list per read.
 
-    Empty lists are not given. When the stream fails, the pieces said before the failure
+    Empty lists are not given. Until the first pieces, a read is fed event by event
+    (``split_first_event``): the first text leaves without waiting for the rest of its
+    read. When the stream fails, the pieces said before the failure
     come first and then ``reader.error`` is raised. With ``max_hold_ms`` held text is
     released on time even while the upstream is silent. ``aclose()`` closes ``body``.
     """
@@ -349,12 +369,14 @@ class _FedBatches:
     """``read_batches`` without timed release (the common case), as a plain async
     iterator: no generator frame, nor the loop's weak reference to it, held per stream."""
 
-    __slots__ = ("_body", "_is_done", "_reader")
+    __slots__ = ("_body", "_is_done", "_is_quiet", "_reader", "_rest")
 
     def __init__(self, body: AsyncIterator[bytes], reader: StreamReader) -> None:
         self._body = body
         self._reader = reader
         self._is_done = False
+        self._is_quiet = True
+        self._rest = b""
 
     def __aiter__(self) -> _FedBatches:
         return self
@@ -364,16 +386,22 @@ class _FedBatches:
         while not self._is_done:
             if reader.error is not None:
                 raise reader.error
-            try:
-                data = await anext(self._body)
-            except StopAsyncIteration:
-                self._is_done = True
-                tail = reader.finish()
-                if tail:
-                    return tail
-                break
+            if self._rest:
+                data, self._rest = self._rest, b""
+            else:
+                try:
+                    data = await anext(self._body)
+                except StopAsyncIteration:
+                    self._is_done = True
+                    tail = reader.finish()
+                    if tail:
+                        return tail
+                    break
+            if self._is_quiet:
+                data, self._rest = split_first_event(data, reader.event_end)
             pieces = reader.feed(data)
             if pieces:
+                self._is_quiet = False
                 return pieces
         if reader.error is not None:
             raise reader.error
