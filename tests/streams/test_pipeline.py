@@ -10,6 +10,7 @@ import pytest
 
 from sluice.errors import StreamCutError, StreamErrorEvent, StreamFormatError
 from sluice.streams.pipeline import (
+    FIRST_EVENTS_ALONE,
     StreamReader,
     StreamSettings,
     read_batches,
@@ -224,9 +225,27 @@ async def test_json_lines_are_cut_at_newlines_until_the_first_text():
 
 
 def test_split_first_event_cuts_after_the_first_end_only():
-    assert split_first_event(b"a\n\nb\n\nc", b"\n\n") == (b"a\n\n", b"b\n\nc")
-    assert split_first_event(b"a\n\n", b"\n\n") == (b"a\n\n", b"")
-    assert split_first_event(b"a\nb", b"\n\n") == (b"a\nb", b"")
+    sse = (b"\n\n", b"\r\n\r\n")
+    assert split_first_event(b"a\n\nb\n\nc", sse) == (b"a\n\n", b"b\n\nc")
+    assert split_first_event(b"a\r\n\r\nb\n\n", sse) == (b"a\r\n\r\n", b"b\n\n")
+    assert split_first_event(b"a\n\n", sse) == (b"a\n\n", b"")
+    assert split_first_event(b"a\nb", sse) == (b"a\nb", b"")
+
+
+@pytest.mark.anyio
+async def test_crlf_events_are_cut_too():
+    body = sse_chunks("a", "b", "c").replace(b"\n", b"\r\n") + b"data: [DONE]\r\n\r\n"
+    reader = StreamReader(StreamSettings())
+    assert [b async for b in read_batches(body_of(body), reader)] == [["a"], ["b", "c"]]
+
+
+@pytest.mark.anyio
+async def test_a_stream_quiet_for_more_than_a_few_events_is_fed_read_by_read():
+    role_only = b'data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n'
+    late = role_only * (FIRST_EVENTS_ALONE + 1) + sse_chunks("a", "b") + b"data: [DONE]\n\n"
+    reader = StreamReader(StreamSettings())
+    assert [b async for b in read_batches(body_of(late), reader)] == [["a", "b"]]
+    assert len(reader.chunks) == FIRST_EVENTS_ALONE + 3
 
 
 class FakeClock:

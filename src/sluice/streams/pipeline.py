@@ -34,6 +34,13 @@ from sluice.streams.sse import SSEDecoder
 from sluice.streams.types import Buffering, JSONValue, StreamState, StreamType
 
 _TEXT_MAPPINGS = frozenset({"none", "whole"})
+_SSE_EVENT_ENDS = (b"\n\n", b"\r\n\r\n")
+_LINE_ENDS = (b"\n",)
+
+FIRST_EVENTS_ALONE = 4
+"""At most this many events of a stream are fed one at a time until its first text: a
+chat stream's role-only chunk and first delta, with room to spare. A stream that says
+nothing for longer (reasoning, tool calls, a sentence held back) is fed read by read."""
 """Mappings that accept chunks that are not JSON; every other one needs JSON chunks."""
 
 
@@ -94,7 +101,7 @@ class StreamReader:
         self._is_buffered = settings.buffering is not Buffering.NONE
         self._is_closed = False
         self._failure: UpstreamError | None = None
-        self.event_end = b"\n\n" if self._sse is not None else b"\n"
+        self.event_ends = _SSE_EVENT_ENDS if self._sse is not None else _LINE_ENDS
         """The bytes that end an event of this stream (SSE's blank line, else a newline):
         where ``split_first_event`` cuts a read."""
 
@@ -336,27 +343,31 @@ class Batches(Protocol):
     async def aclose(self) -> None: ...
 
 
-def split_first_event(data: bytes, end: bytes) -> tuple[bytes, bytes]:
-    """``data`` cut after its first ``end`` (an event's end): the first part, and the rest
-    (empty when ``data`` holds no end before its last bytes).
+def split_first_event(data: bytes, ends: tuple[bytes, ...]) -> tuple[bytes, bytes]:
+    """``data`` cut after the first of ``ends`` it holds (an event's end): the first part,
+    and the rest (empty when ``data`` holds no end before its last bytes).
 
-    Until a stream has said something, its reads are fed one event at a time: a burst of
-    fifty chunks in one read then costs the first token the parse of one, not fifty. Any
-    cut is safe: the reader takes a body cut anywhere, as the network cuts it.
+    Until a stream has said something, its first events are fed one at a time
+    (``FIRST_EVENTS_ALONE``): a burst of fifty chunks in one read then costs the first
+    token the parse of one, not fifty. Any cut is safe: the reader takes a body cut
+    anywhere, as the network cuts it.
     """
-    cut = data.find(end)
-    if cut < 0:
+    cut = len(data)
+    for end in ends:
+        found = data.find(end, 0, cut)  # only before the end found so far: no second full scan
+        if found >= 0:
+            cut = found + len(end)
+    if cut >= len(data):
         return data, b""
-    cut += len(end)
-    return (data, b"") if cut >= len(data) else (data[:cut], data[cut:])
+    return data[:cut], data[cut:]
 
 
 def read_batches(body: AsyncIterator[bytes], reader: StreamReader) -> Batches:
     """The pieces each read of ``body`` releases, as one list per read.
 
-    Empty lists are not given. Until the first pieces, a read is fed event by event
-    (``split_first_event``): the first text leaves without waiting for the rest of its
-    read. When the stream fails, the pieces said before the failure
+    Empty lists are not given. Until the first pieces, the first events are fed one at
+    a time (``split_first_event``): the first text leaves without waiting for the rest of
+    its read. When the stream fails, the pieces said before the failure
     come first and then ``reader.error`` is raised. With ``max_hold_ms`` held text is
     released on time even while the upstream is silent. ``aclose()`` closes ``body``.
     """
@@ -369,13 +380,13 @@ class _FedBatches:
     """``read_batches`` without timed release (the common case), as a plain async
     iterator: no generator frame, nor the loop's weak reference to it, held per stream."""
 
-    __slots__ = ("_body", "_is_done", "_is_quiet", "_reader", "_rest")
+    __slots__ = ("_alone_left", "_body", "_is_done", "_reader", "_rest")
 
     def __init__(self, body: AsyncIterator[bytes], reader: StreamReader) -> None:
         self._body = body
         self._reader = reader
         self._is_done = False
-        self._is_quiet = True
+        self._alone_left = FIRST_EVENTS_ALONE
         self._rest = b""
 
     def __aiter__(self) -> _FedBatches:
@@ -397,11 +408,12 @@ class _FedBatches:
                     if tail:
                         return tail
                     break
-            if self._is_quiet:
-                data, self._rest = split_first_event(data, reader.event_end)
+            if self._alone_left:
+                self._alone_left -= 1
+                data, self._rest = split_first_event(data, reader.event_ends)
             pieces = reader.feed(data)
             if pieces:
-                self._is_quiet = False
+                self._alone_left = 0
                 return pieces
         if reader.error is not None:
             raise reader.error
