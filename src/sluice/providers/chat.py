@@ -36,12 +36,7 @@ from sluice.providers.types import (
     ToolCallStarted,
     ToolSpec,
 )
-from sluice.streams.pipeline import (
-    FIRST_EVENTS_ALONE,
-    StreamReader,
-    StreamSettings,
-    split_first_event,
-)
+from sluice.streams.pipeline import StreamReader, StreamSettings
 from sluice.streams.types import Chunk, JSONValue
 
 __all__ = [
@@ -153,19 +148,15 @@ class ChatStream:
         reader = self._reader = StreamReader(settings, content_type=content_type)
         watch = _Watch(reader, self._tools, provider.tool_markers, keep=self.keeps_chunks)
         body = self._call.body(response)
-        is_quiet, alone_left, ends = True, FIRST_EVENTS_ALONE, reader.event_ends
+        is_quiet = True
         try:
             async for data in body:
                 rest = data
-                while rest:
-                    if alone_left:  # the first events one at a time, as read_batches feeds them
-                        alone_left -= 1
-                        data, rest = split_first_event(rest, ends)
-                    else:
-                        data, rest = rest, b""
-                    deltas = watch.deltas(reader.feed(data))
+                while rest:  # more than one step only for a stream's first events
+                    pieces, rest = reader.feed_first(rest)
+                    deltas = watch.deltas(pieces)
                     if deltas and is_quiet:  # the first news: out before anything more is read
-                        is_quiet, alone_left = False, 0
+                        is_quiet = False
                         self._call.hold_reading()
                     for delta in deltas:
                         yield delta

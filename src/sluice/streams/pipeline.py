@@ -34,14 +34,14 @@ from sluice.streams.sse import SSEDecoder
 from sluice.streams.types import Buffering, JSONValue, StreamState, StreamType
 
 _TEXT_MAPPINGS = frozenset({"none", "whole"})
+"""Mappings that accept chunks that are not JSON; every other one needs JSON chunks."""
 _SSE_EVENT_ENDS = (b"\n\n", b"\r\n\r\n")
 _LINE_ENDS = (b"\n",)
 
 FIRST_EVENTS_ALONE = 4
-"""At most this many events of a stream are fed one at a time until its first text: a
+"""At most this many events of a stream are fed one at a time until it says something: a
 chat stream's role-only chunk and first delta, with room to spare. A stream that says
 nothing for longer (reasoning, tool calls, a sentence held back) is fed read by read."""
-"""Mappings that accept chunks that are not JSON; every other one needs JSON chunks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +101,8 @@ class StreamReader:
         self._is_buffered = settings.buffering is not Buffering.NONE
         self._is_closed = False
         self._failure: UpstreamError | None = None
-        self.event_ends = _SSE_EVENT_ENDS if self._sse is not None else _LINE_ENDS
-        """The bytes that end an event of this stream (SSE's blank line, else a newline):
-        where ``split_first_event`` cuts a read."""
+        self._event_ends = _SSE_EVENT_ENDS if self._sse is not None else _LINE_ENDS
+        self._alone_left = FIRST_EVENTS_ALONE
 
     @property
     def text(self) -> str:
@@ -124,6 +123,20 @@ class StreamReader:
         except StreamFormatError as exc:
             return self._fail(exc)
         return self._release_said(said) if said or self._failure is not None else []
+
+    def feed_first(self, data: bytes) -> tuple[list[str], bytes]:
+        """``feed`` that takes only the first event of ``data`` while the stream is in its
+        first ``FIRST_EVENTS_ALONE`` events and has said nothing (text or reasoning): its
+        first text then leaves without waiting for the rest of a burst. Returns the pieces
+        and the bytes still to feed (empty once ``data`` is all taken)."""
+        if not self._alone_left:
+            return self.feed(data), b""
+        self._alone_left -= 1
+        data, rest = split_first_event(data, self._event_ends)
+        pieces = self.feed(data)
+        if pieces or self.state.reasoning:
+            self._alone_left = 0
+        return pieces, rest
 
     def poll(self) -> list[str]:
         """Release held text whose ``max_hold_ms`` has passed."""
@@ -347,10 +360,9 @@ def split_first_event(data: bytes, ends: tuple[bytes, ...]) -> tuple[bytes, byte
     """``data`` cut after the first of ``ends`` it holds (an event's end): the first part,
     and the rest (empty when ``data`` holds no end before its last bytes).
 
-    Until a stream has said something, its first events are fed one at a time
-    (``FIRST_EVENTS_ALONE``): a burst of fifty chunks in one read then costs the first
-    token the parse of one, not fifty. Any cut is safe: the reader takes a body cut
-    anywhere, as the network cuts it.
+    ``StreamReader.feed_first`` feeds a stream's first events one at a time with it: a
+    burst of fifty chunks in one read then costs the first token the parse of one, not
+    fifty. Any cut is safe: the reader takes a body cut anywhere, as the network cuts it.
     """
     cut = len(data)
     for end in ends:
@@ -365,11 +377,11 @@ def split_first_event(data: bytes, ends: tuple[bytes, ...]) -> tuple[bytes, byte
 def read_batches(body: AsyncIterator[bytes], reader: StreamReader) -> Batches:
     """The pieces each read of ``body`` releases, as one list per read.
 
-    Empty lists are not given. Until the first pieces, the first events are fed one at
-    a time (``split_first_event``): the first text leaves without waiting for the rest of
-    its read. When the stream fails, the pieces said before the failure
-    come first and then ``reader.error`` is raised. With ``max_hold_ms`` held text is
-    released on time even while the upstream is silent. ``aclose()`` closes ``body``.
+    Empty lists are not given. Reads are fed with ``StreamReader.feed_first``: the first
+    text leaves without waiting for the rest of its read. When the stream fails, the
+    pieces said before the failure come first and then ``reader.error`` is raised. With
+    ``max_hold_ms`` held text is released on time even while the upstream is silent.
+    ``aclose()`` closes ``body``.
     """
     if reader.holds_by_time:
         return _held_batches(body, reader)
@@ -380,14 +392,13 @@ class _FedBatches:
     """``read_batches`` without timed release (the common case), as a plain async
     iterator: no generator frame, nor the loop's weak reference to it, held per stream."""
 
-    __slots__ = ("_alone_left", "_body", "_is_done", "_reader", "_rest")
+    __slots__ = ("_body", "_is_done", "_reader", "_rest")
 
     def __init__(self, body: AsyncIterator[bytes], reader: StreamReader) -> None:
         self._body = body
         self._reader = reader
         self._is_done = False
-        self._alone_left = FIRST_EVENTS_ALONE
-        self._rest = b""
+        self._rest = b""  # what ``feed_first`` left of the last read
 
     def __aiter__(self) -> _FedBatches:
         return self
@@ -408,12 +419,8 @@ class _FedBatches:
                     if tail:
                         return tail
                     break
-            if self._alone_left:
-                self._alone_left -= 1
-                data, self._rest = split_first_event(data, reader.event_ends)
-            pieces = reader.feed(data)
+            pieces, self._rest = reader.feed_first(data)
             if pieces:
-                self._alone_left = 0
                 return pieces
         if reader.error is not None:
             raise reader.error
