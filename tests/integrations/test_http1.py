@@ -131,6 +131,13 @@ async def text_of(raw: RawServer, session: UpstreamSession, url: str = "", **req
         return await execute_integration(integration, CONTEXT, session=session)
 
 
+async def let_the_loop_turn(times: int = 5) -> None:
+    """Give the scheduler a few turns, in which a request let through would connect: no
+    event says that a request is still waiting for the pool's room."""
+    for _ in range(times):
+        await asyncio.sleep(0)
+
+
 async def read_to_end(response: Response) -> bytes:
     """The rest of ``response``'s body; its connection is then given back."""
     parts = []
@@ -264,8 +271,7 @@ async def test_at_most_max_connections_are_open_and_the_next_request_waits(raw):
     async with asyncio.timeout(5), upstream_session(max_connections=1) as limited:
         first = await limited.request("POST", raw.url, data=b"{}")
         second = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
-        for _ in range(5):  # it would have connected in these turns were it let
-            await asyncio.sleep(0)
+        await let_the_loop_turn()
         assert not second.done()
         assert raw.connections == 1
         await read_to_end(first)
@@ -349,11 +355,9 @@ async def test_a_connect_that_fails_hands_its_room_to_a_waiting_request(raw, una
         stuck = asyncio.create_task(
             limited.request("POST", unaccepting_url, data=b"{}", connect_timeout_s=0.2)
         )
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await let_the_loop_turn()
         waiting = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await let_the_loop_turn()
         assert not waiting.done()  # the one connection is being opened by ``stuck``
         with pytest.raises(ConnectTimeout):
             await stuck
@@ -369,8 +373,7 @@ async def test_a_cancelled_waiter_hands_its_turn_on(raw):
         first = await limited.request("POST", raw.url, data=b"{}")
         gone = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
         later = asyncio.create_task(limited.request("POST", raw.url, data=b"{}"))
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await let_the_loop_turn()
         await read_to_end(first)  # wakes ``gone``, which is cancelled before it runs
         gone.cancel()
         response = await later
