@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sluice.api.app import build_app
 from sluice.api.eventstream import OPENING
+from sluice.api.protocol import http_protocol
 from sluice.api.settings import Settings
 from sluice.api.state import ServerState
 from sluice.api.wire import FlowiseContext, render_flowise_sse
@@ -131,6 +132,7 @@ def main() -> None:
         Layers(outer, app, args.upstream),
         host=settings.host,
         port=settings.port,
+        http=http_protocol(),
         log_level=args.log_level,
         access_log=False,
         timeout_graceful_shutdown=10,

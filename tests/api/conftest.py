@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 
 from sluice.api.app import build_app
+from sluice.api.protocol import uvicorn_config
 from sluice.api.settings import Settings
 from sluice.api.state import ServerState
 from tests.integrations.upstream import Upstream
@@ -103,7 +104,7 @@ async def serving(
         **settings,
     }
     asgi, fastapi_app = build_app(Settings(**options))
-    config = uvicorn.Config(asgi, log_level="warning", lifespan="on")
+    config = uvicorn_config(asgi, log_level="warning", lifespan="on")
     config.load()
     userver = uvicorn.Server(config)
     userver.lifespan = config.lifespan_class(config)

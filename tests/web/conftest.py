@@ -18,6 +18,7 @@ import uvicorn
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from sluice.api.app import build_app
+from sluice.api.protocol import uvicorn_config
 from sluice.api.settings import Settings
 from sluice.api.state import ServerState
 from tests.integrations.upstream import Upstream
@@ -130,7 +131,7 @@ async def site(tmp_path: Path, upstream: Upstream, llm: FakeLLM) -> AsyncIterato
         flows=flows, database_url=f"sqlite+aiosqlite:///{tmp_path / 'sluice.db'}", keepalive_s=0.5
     )
     asgi, fastapi_app = build_app(settings)
-    config = uvicorn.Config(asgi, log_level="warning", lifespan="on")
+    config = uvicorn_config(asgi, log_level="warning", lifespan="on")
     config.load()
     server = uvicorn.Server(config)
     server.lifespan = config.lifespan_class(config)

@@ -10,6 +10,7 @@ import typer
 import uvicorn
 
 from sluice.api.app import create_app
+from sluice.api.protocol import http_protocol
 from sluice.api.settings import Settings
 from sluice.errors import ConfigError
 
@@ -40,6 +41,7 @@ def serve(
         app,
         host=settings.host,
         port=settings.port,
+        http=http_protocol(),
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
