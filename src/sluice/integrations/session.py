@@ -21,7 +21,7 @@ import asyncio
 import socket
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -99,6 +99,7 @@ class UpstreamSession:
         data: bytes | None = None,
         connect_timeout_s: float | None = None,
         sensitive: Collection[str] = (),
+        on_sent: Callable[[], None] | None = None,
     ) -> Response:
         """Send the request and return its response once its head has arrived (after
         following redirects). ``InvalidRequest`` for a URL or header that cannot be sent,
@@ -108,13 +109,17 @@ class UpstreamSession:
         A redirect to another origin carries no ``Authorization``, ``Cookie`` or header
         whose value holds one of the ``sensitive`` strings (the request's secrets: an
         API key in ``x-api-key`` must not follow a redirect to another host).
+
+        ``on_sent`` is called once, right after the request has been written and before
+        its answer is awaited: work that needs no answer is done while the upstream works.
         """
         if self._is_closed:
             raise ConnectFailed("the upstream session is closed")
         target = _url(url, tuple(params) if params else ())
         sent = dict(headers) if headers else {}
         for _ in range(_MAX_REDIRECTS + 1):
-            response = await self._send(method, target, sent, data, connect_timeout_s)
+            response = await self._send(method, target, sent, data, connect_timeout_s, on_sent)
+            on_sent = None
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or location is None:
                 return response
@@ -150,6 +155,7 @@ class UpstreamSession:
         headers: dict[str, str],
         data: bytes | None,
         connect_timeout_s: float | None,
+        on_sent: Callable[[], None] | None = None,
     ) -> Response:
         key = _origin(url)
         head = _request_head(method, url, headers, data, self._user_agent)
@@ -157,6 +163,8 @@ class UpstreamSession:
         connection = await self._acquire(key, connect_timeout_s)
         response = connection.send(request, method=method)
         try:
+            if on_sent is not None:
+                on_sent()
             return await response.head()
         except ResponseBroken:
             response.close()

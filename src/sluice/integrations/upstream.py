@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from contextlib import aclosing, suppress
 from functools import partial
 from types import TracebackType
@@ -70,6 +71,9 @@ class UpstreamCall:
         self._deadline: ReadDeadline | None = None
         self._is_read = False
         self._response: Response | None = None
+        self.on_sent: Callable[[], None] | None = None
+        """Called once the request is written, before its answer is awaited (see
+        ``UpstreamSession.request``)."""
 
     @property
     def first_chunk_s(self) -> float | None:
@@ -189,6 +193,7 @@ class UpstreamCall:
             data=data,
             connect_timeout_s=self.timeouts.connect_s,
             sensitive=request.secrets,
+            on_sent=self.on_sent,
         )
         try:
             return await deadline.read(send)

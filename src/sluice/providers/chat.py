@@ -37,7 +37,7 @@ from sluice.providers.types import (
     ToolSpec,
 )
 from sluice.streams.pipeline import StreamReader, StreamSettings
-from sluice.streams.types import Chunk, JSONValue
+from sluice.streams.types import Chunk, JSONValue, StreamType
 
 __all__ = [
     "PROVIDERS",
@@ -75,6 +75,8 @@ class ChatStream:
         self.keeps_chunks = keep_chunks
         self._call = call
         self._reader: StreamReader | None = None
+        self._prepared: StreamReader | None = None
+        """The reader built while the request is answered; ``_reader`` once it is 2xx."""
         self._tools = ToolCallAccumulator(provider.preset)
         self._reply = Reply()
         self._chunks: list[JSONValue] = []
@@ -119,6 +121,9 @@ class ChatStream:
 
     async def _run(self) -> AsyncGenerator[ChatDelta, None]:
         call = self._call
+        if self.is_streamed and self.provider.stream_type is not StreamType.AUTO:
+            # Built while the upstream works on the request (only AUTO needs its answer).
+            call.on_sent = self._prepare_reader
         try:
             async with call.response() as response:
                 content_type = response.headers.get("Content-Type")
@@ -143,9 +148,11 @@ class ChatStream:
     async def _stream(
         self, response: Response, content_type: str | None
     ) -> AsyncGenerator[ChatDelta, None]:
+        reader = self._prepared
+        if reader is None:
+            reader = self._new_reader(content_type)
+        self._reader = reader
         provider = self.provider
-        settings = StreamSettings(type=provider.stream_type, mapping=provider.preset)
-        reader = self._reader = StreamReader(settings, content_type=content_type)
         watch = _Watch(reader, self._tools, provider.tool_markers, keep=self.keeps_chunks)
         body = self._call.body(response)
         is_quiet = True
@@ -176,6 +183,13 @@ class ChatStream:
             await body.aclose()
         if reader.error is not None:
             raise reader.error
+
+    def _new_reader(self, content_type: str | None) -> StreamReader:
+        settings = StreamSettings(type=self.provider.stream_type, mapping=self.provider.preset)
+        return StreamReader(settings, content_type=content_type)
+
+    def _prepare_reader(self) -> None:
+        self._prepared = self._new_reader(None)
 
     async def _whole(self, response: Response) -> AsyncGenerator[ChatDelta, None]:
         parts = [data async for data in self._call.body(response)]
