@@ -5,6 +5,7 @@ the streamed text equals the non-streamed text."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
@@ -377,3 +378,22 @@ async def test_the_first_text_of_a_burst_leaves_before_the_rest_is_parsed(llm: F
     assert said == [TextDelta("One"), TextDelta(" two three")]
     assert chat.result.text == "One two three"
     assert len(chat.result.chunks) == 5
+
+
+async def test_a_finished_chat_stream_leaves_no_cycles_of_its_own(llm: FakeLLM, session):
+    # The server raises the collector's thresholds: a cycle per call (the call holding a
+    # method of its stream, say) would keep every stream's reader and chunks until a
+    # rare full collection.
+    from tests.api.test_stream_memory import saved_garbage, sluice_objects
+
+    model = model_for("openai", llm.url)
+    llm.reply(Turn(text=["Hello", " there"]))
+    await deltas_of(await stream_chat(model, QUESTION, session=session, secrets=SECRETS))
+    with saved_garbage() as garbage:
+        for _ in range(3):
+            llm.reply(Turn(text=["Hello", " there"]))
+            chat = await stream_chat(model, QUESTION, session=session, secrets=SECRETS)
+            assert text_of(await deltas_of(chat)) == "Hello there"
+            del chat
+        gc.collect()
+        assert sluice_objects(garbage) == []

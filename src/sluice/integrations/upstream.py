@@ -73,7 +73,8 @@ class UpstreamCall:
         self._response: Response | None = None
         self.on_sent: Callable[[], None] | None = None
         """Called once the request is written, before its answer is awaited (see
-        ``UpstreamSession.request``)."""
+        ``UpstreamSession.request``); dropped as the request goes out, since it is
+        usually a method of the call's owner (a cycle kept until the collector runs)."""
 
     @property
     def first_chunk_s(self) -> float | None:
@@ -195,6 +196,7 @@ class UpstreamCall:
             sensitive=request.secrets,
             on_sent=self.on_sent,
         )
+        self.on_sent = None
         try:
             return await deadline.read(send)
         except ConnectTimeout as exc:
