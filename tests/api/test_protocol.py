@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import uvicorn
+from uvicorn.server import ServerState
 
-from sluice.api.protocol import HeadJoiningTransport, uvicorn_config
+from sluice.api.protocol import (
+    HeadJoiningH11,
+    HeadJoiningTransport,
+    http_protocol,
+    uvicorn_config,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -104,9 +112,13 @@ async def test_other_writes_pass_straight_through_and_the_rest_is_the_transports
 
 
 @asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[int]:
-    """``app`` under uvicorn with Sluice's protocol on 127.0.0.1; its port."""
-    config = uvicorn_config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+async def serving(app: Any, http: type[asyncio.Protocol] | None = None) -> AsyncIterator[int]:
+    """``app`` under uvicorn with Sluice's protocol (or ``http``) on 127.0.0.1; its port."""
+    options: dict[str, Any] = {"log_level": "warning", "lifespan": "off"}
+    if http is None:
+        config = uvicorn_config(app, timeout_graceful_shutdown=1, **options)
+    else:
+        config = uvicorn.Config(app, http=http, timeout_graceful_shutdown=1, **options)
     config.load()
     server = uvicorn.Server(config)
     server.lifespan = config.lifespan_class(config)
@@ -151,22 +163,16 @@ async def test_a_client_gets_the_head_before_a_body_that_is_not_ready() -> None:
             await writer.wait_closed()
 
 
-@pytest.mark.parametrize("http", ["httptools", "h11"])
-async def test_both_parsers_answer_through_it(http: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without httptools the protocol is h11's, on the same transport."""
-    import sluice.api.protocol as protocol
-
-    if http == "h11":
-        monkeypatch.setattr(protocol, "HttpToolsProtocol", None)
-    expected = protocol.HeadJoiningH11 if http == "h11" else protocol.HeadJoiningHttpTools
-    assert protocol.http_protocol() is expected
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+async def test_both_parsers_answer_through_it(parser: str) -> None:
+    http = http_protocol() if parser == "httptools" else HeadJoiningH11
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"{}"})
 
-    async with serving(app) as port, asyncio.timeout(5):
+    async with serving(app, http) as port, asyncio.timeout(5):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for _ in range(2):  # kept alive: the second answer's head is held like the first
             writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -175,3 +181,34 @@ async def test_both_parsers_answer_through_it(http: str, monkeypatch: pytest.Mon
             assert await reader.readexactly(2) == b"{}"
         writer.close()
         await writer.wait_closed()
+
+
+def test_without_httptools_the_protocol_is_h11s() -> None:
+    code = (
+        "import sys; sys.modules['httptools'] = None\n"
+        "from sluice.api.protocol import HeadJoiningH11, http_protocol\n"
+        "assert http_protocol() is HeadJoiningH11, http_protocol()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+async def test_a_held_head_is_written_before_the_connection_closes_on_eof(parser: str) -> None:
+    """A client that half-closes after its request: uvicorn closes the transport itself
+    after ``eof_received``, so a head held at that moment is written first."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("no request is made")
+
+    config = uvicorn_config(app, log_level="warning")
+    config.load()
+    http = http_protocol() if parser == "httptools" else HeadJoiningH11
+    protocol: Any = http(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
+    raw = RecordingTransport()
+    protocol.connection_made(raw)
+    protocol.transport.write(HEAD)
+    protocol.eof_received()
+    assert raw.writes == [HEAD]
+    await next_loop_turn()
+    assert raw.writes == [HEAD]  # and written once

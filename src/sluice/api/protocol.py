@@ -10,24 +10,21 @@ the first by microseconds.
 ``HeadJoiningTransport`` sits between the protocol and its transport: a write that is a
 response head (it starts with ``HTTP/``) is held and goes out with the next write, or at
 the event loop's next turn (``call_soon``) when nothing follows in this one, so a
-response whose body comes later still has its head on the wire at once. Closing flushes
-what is held first. Nothing else changes: every other write, flow control and the
-transport's own buffering pass straight through. aiohttp's server does the same
-(headers go with the first body chunk); the bench's bare relay is built on it.
+response whose body comes later still has its head on the wire at once. Closing, and the
+client's end of input (uvicorn then closes the connection), write what is held first.
+Nothing else changes: every other write, flow control and the transport's own buffering
+pass straight through. aiohttp's server does the same (headers go with the first body
+chunk); the bench's bare relay is built on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
-
-try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-except ImportError:  # pragma: no cover - httptools is a dependency; h11 is uvicorn's fallback
-    HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
 _HEAD = b"HTTP/"
 
@@ -47,11 +44,12 @@ class HeadJoiningTransport:
         head = self._head
         if head is not None:
             self._head = None
+            self._cancel_flush()
             self._transport.write(head + data)
         elif data[:5] == _HEAD and not self._transport.is_closing():
             self._head = bytes(data)
             if self._flush is None:
-                self._flush = self._loop.call_soon(self._write_held)
+                self._flush = self._loop.call_soon(self.write_held)
         else:
             self._transport.write(data)
 
@@ -59,38 +57,38 @@ class HeadJoiningTransport:
         self.write(b"".join(lines))
 
     def close(self) -> None:
-        self._write_held()
+        self.write_held()
         self._transport.close()
 
     def write_eof(self) -> None:
-        self._write_held()
+        self.write_held()
         self._transport.write_eof()
 
     def abort(self) -> None:
         self._head = None
+        self._cancel_flush()
         self._transport.abort()
 
     def get_write_buffer_size(self) -> int:
         held = self._head
         return self._transport.get_write_buffer_size() + (0 if held is None else len(held))
 
-    def _write_held(self) -> None:
-        self._flush = None
+    def write_held(self) -> None:
+        """Write the held head now (nothing when none is held)."""
+        self._cancel_flush()
         head, self._head = self._head, None
         if head is not None and not self._transport.is_closing():
             self._transport.write(head)
+
+    def _cancel_flush(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
 
     def __getattr__(self, name: str) -> Any:
         # Everything else (is_closing, pause_reading, get_extra_info, set_protocol…) is the
         # transport's own.
         return getattr(self._transport, name)
-
-
-class HeadJoiningHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol on a ``HeadJoiningTransport``."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(HeadJoiningTransport(transport))  # type: ignore[arg-type]
 
 
 class HeadJoiningH11(H11Protocol):
@@ -99,11 +97,39 @@ class HeadJoiningH11(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(HeadJoiningTransport(transport))  # type: ignore[arg-type]
 
+    def eof_received(self) -> None:
+        # The transport closes itself after this (uvicorn keeps no half-open connection),
+        # without a write through the wrapper: the held head goes first, as uvicorn
+        # would have written it already.
+        _write_held(self.transport)
+        super().eof_received()
 
+
+def _write_held(transport: object) -> None:
+    if isinstance(transport, HeadJoiningTransport):
+        transport.write_held()
+
+
+@functools.cache
 def http_protocol() -> type[asyncio.Protocol]:
-    """The protocol class to give uvicorn (``http=``): httptools' when installed, as
+    """The protocol class to give uvicorn (``http=``): httptools' when it is installed, as
     uvicorn's ``auto`` would choose, else h11's."""
-    return HeadJoiningH11 if HttpToolsProtocol is None else HeadJoiningHttpTools
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return HeadJoiningH11
+
+    class HeadJoiningHttpTools(HttpToolsProtocol):
+        """uvicorn's httptools protocol on a ``HeadJoiningTransport``."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(HeadJoiningTransport(transport))  # type: ignore[arg-type]
+
+        def eof_received(self) -> None:
+            _write_held(self.transport)  # as ``HeadJoiningH11.eof_received``
+            super().eof_received()
+
+    return HeadJoiningHttpTools
 
 
 def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
