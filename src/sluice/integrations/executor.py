@@ -20,8 +20,8 @@ from sluice.integrations.response import decode_whole
 from sluice.integrations.session import UpstreamSession
 from sluice.integrations.templating import RenderedRequest, scrub_json
 from sluice.integrations.upstream import BodyReads, UpstreamCall, scrub_state
-from sluice.streams.pipeline import StreamReader, read_batches
-from sluice.streams.types import JSONValue, StreamState, StreamType
+from sluice.streams.pipeline import EarlyReader, StreamReader, read_batches
+from sluice.streams.types import JSONValue, StreamState
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +81,6 @@ class IntegrationRun:
             source=f"integration {integration.id}",
         )
         self._reader: StreamReader | None = None
-        self._prepared: StreamReader | None = None
-        """The reader built while the request is answered; ``_reader`` once it is 2xx."""
         self._text = ""
         self._chunks: list[JSONValue] = []
         self._error: UpstreamError | None = None
@@ -147,23 +145,20 @@ class IntegrationRun:
 
     async def _run(self) -> AsyncGenerator[list[str], None]:
         block = self.integration.stream
-        if block is not None and block.type is not StreamType.AUTO:
-            # The reader needs no answer (only AUTO reads the Content-Type): it is built
-            # while the upstream works on the request, not after its first bytes are in.
-            self._call.on_sent = self._prepare_reader
+        early = (
+            None if block is None else EarlyReader(block.settings(), keep_chunks=self._keep_chunks)
+        )
+        if early is not None and early.can_build_early:
+            self._call.on_sent = early.build
         try:
             async with self._call.response() as response:
-                if block is None:
+                if early is None:
                     async with aclosing(self._read_whole(response)) as whole:
                         async for batch in whole:
                             yield batch
                     return
                 # Read here rather than in a generator of its own: one layer less per read.
-                reader = self._prepared
-                if reader is None:
-                    content_type = response.headers.get("Content-Type")
-                    reader = self._new_reader(content_type)
-                self._reader = reader
+                reader = self._reader = early.take(response.headers.get("Content-Type"))
                 body = self._call.body(response)
                 reads = body if self._on_read is None else _observed(body, self._on_read)
                 stream = read_batches(reads, reader)
@@ -188,14 +183,6 @@ class IntegrationRun:
                 self._chunks = [self._call.error_body]
             self._error = self._scrubbed(exc)
             raise
-
-    def _new_reader(self, content_type: str | None) -> StreamReader:
-        assert self.integration.stream is not None
-        settings = self.integration.stream.settings()
-        return StreamReader(settings, content_type=content_type, keep_chunks=self._keep_chunks)
-
-    def _prepare_reader(self) -> None:
-        self._prepared = self._new_reader(None)
 
     async def _read_whole(self, response: Response) -> AsyncGenerator[list[str], None]:
         parts = [data async for data in self._call.body(response)]

@@ -73,8 +73,8 @@ class UpstreamCall:
         self._response: Response | None = None
         self.on_sent: Callable[[], None] | None = None
         """Called once the request is written, before its answer is awaited (see
-        ``UpstreamSession.request``); dropped as the request goes out, since it is
-        usually a method of the call's owner (a cycle kept until the collector runs)."""
+        ``UpstreamSession.request``). Dropped as the request goes out: a hook that refers
+        back to the call's owner would otherwise make a cycle kept until the collector runs."""
 
     @property
     def first_chunk_s(self) -> float | None:

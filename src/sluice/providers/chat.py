@@ -36,8 +36,8 @@ from sluice.providers.types import (
     ToolCallStarted,
     ToolSpec,
 )
-from sluice.streams.pipeline import StreamReader, StreamSettings
-from sluice.streams.types import Chunk, JSONValue, StreamType
+from sluice.streams.pipeline import EarlyReader, StreamReader, StreamSettings
+from sluice.streams.types import Chunk, JSONValue
 
 __all__ = [
     "PROVIDERS",
@@ -75,8 +75,6 @@ class ChatStream:
         self.keeps_chunks = keep_chunks
         self._call = call
         self._reader: StreamReader | None = None
-        self._prepared: StreamReader | None = None
-        """The reader built while the request is answered; ``_reader`` once it is 2xx."""
         self._tools = ToolCallAccumulator(provider.preset)
         self._reply = Reply()
         self._chunks: list[JSONValue] = []
@@ -121,14 +119,16 @@ class ChatStream:
 
     async def _run(self) -> AsyncGenerator[ChatDelta, None]:
         call = self._call
-        if self.is_streamed and self.provider.stream_type is not StreamType.AUTO:
-            # Built while the upstream works on the request (only AUTO needs its answer).
-            call.on_sent = self._prepare_reader
+        provider = self.provider
+        settings = StreamSettings(type=provider.stream_type, mapping=provider.preset)
+        early = EarlyReader(settings)
+        if self.is_streamed and early.can_build_early:
+            call.on_sent = early.build
         try:
             async with call.response() as response:
                 content_type = response.headers.get("Content-Type")
                 deltas = (
-                    self._stream(response, content_type)
+                    self._stream(response, early.take(content_type))
                     if self.is_streamed
                     else self._whole(response)
                 )
@@ -146,11 +146,8 @@ class ChatStream:
             raise
 
     async def _stream(
-        self, response: Response, content_type: str | None
+        self, response: Response, reader: StreamReader
     ) -> AsyncGenerator[ChatDelta, None]:
-        reader = self._prepared
-        if reader is None:
-            reader = self._new_reader(content_type)
         self._reader = reader
         provider = self.provider
         watch = _Watch(reader, self._tools, provider.tool_markers, keep=self.keeps_chunks)
@@ -183,13 +180,6 @@ class ChatStream:
             await body.aclose()
         if reader.error is not None:
             raise reader.error
-
-    def _new_reader(self, content_type: str | None) -> StreamReader:
-        settings = StreamSettings(type=self.provider.stream_type, mapping=self.provider.preset)
-        return StreamReader(settings, content_type=content_type)
-
-    def _prepare_reader(self) -> None:
-        self._prepared = self._new_reader(None)
 
     async def _whole(self, response: Response) -> AsyncGenerator[ChatDelta, None]:
         parts = [data async for data in self._call.body(response)]

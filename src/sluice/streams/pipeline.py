@@ -330,6 +330,36 @@ class StreamReader:
             self._map_fields = self._mapping.map_fields
 
 
+class EarlyReader:
+    """A response's ``StreamReader``, built as soon as its request is out when the framing
+    does not wait on the Content-Type (every type but AUTO): the upstream's first bytes
+    then meet a reader that is ready. Give ``build`` as the call's ``on_sent``; it holds
+    nothing of its owner, so the call and the owner make no cycle through it."""
+
+    __slots__ = ("_keep_chunks", "_reader", "_settings")
+
+    def __init__(self, settings: StreamSettings, *, keep_chunks: bool = True) -> None:
+        self._settings = settings
+        self._keep_chunks = keep_chunks
+        self._reader: StreamReader | None = None
+
+    @property
+    def can_build_early(self) -> bool:
+        return self._settings.type is not StreamType.AUTO
+
+    def build(self) -> None:
+        self._reader = StreamReader(self._settings, keep_chunks=self._keep_chunks)
+
+    def take(self, content_type: str | None) -> StreamReader:
+        """The reader built early, or one built now for ``content_type``."""
+        reader = self._reader
+        if reader is None:
+            reader = StreamReader(
+                self._settings, content_type=content_type, keep_chunks=self._keep_chunks
+            )
+        return reader
+
+
 def _ignore_chunk(value: JSONValue, raw: str) -> str:
     return ""
 
