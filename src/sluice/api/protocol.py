@@ -91,23 +91,24 @@ class HeadJoiningTransport:
         return getattr(self._transport, name)
 
 
-class HeadJoiningH11(H11Protocol):
-    """uvicorn's h11 protocol on a ``HeadJoiningTransport``."""
+class _JoinsHeads(asyncio.Protocol):
+    """Put before a uvicorn HTTP protocol in the bases: it runs on a ``HeadJoiningTransport``."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    transport: Any
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(HeadJoiningTransport(transport))  # type: ignore[arg-type]
 
     def eof_received(self) -> None:
         # The transport closes itself after this (uvicorn keeps no half-open connection),
         # without a write through the wrapper: the held head goes first, as uvicorn
         # would have written it already.
-        _write_held(self.transport)
+        self.transport.write_held()
         super().eof_received()
 
 
-def _write_held(transport: object) -> None:
-    if isinstance(transport, HeadJoiningTransport):
-        transport.write_held()
+class HeadJoiningH11(_JoinsHeads, H11Protocol):
+    """uvicorn's h11 protocol on a ``HeadJoiningTransport``."""
 
 
 @functools.cache
@@ -119,15 +120,8 @@ def http_protocol() -> type[asyncio.Protocol]:
     except ImportError:
         return HeadJoiningH11
 
-    class HeadJoiningHttpTools(HttpToolsProtocol):
+    class HeadJoiningHttpTools(_JoinsHeads, HttpToolsProtocol):
         """uvicorn's httptools protocol on a ``HeadJoiningTransport``."""
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(HeadJoiningTransport(transport))  # type: ignore[arg-type]
-
-        def eof_received(self) -> None:
-            _write_held(self.transport)  # as ``HeadJoiningH11.eof_received``
-            super().eof_received()
 
     return HeadJoiningHttpTools
 
