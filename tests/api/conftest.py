@@ -6,8 +6,6 @@ SQLite and on the PostgreSQL on 127.0.0.1 (``database_url`` from the store tests
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,13 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from sluice.api.app import build_app
-from sluice.api.protocol import uvicorn_config
 from sluice.api.settings import Settings
 from sluice.api.state import ServerState
 from tests.integrations.upstream import Upstream
+from tests.loopback import uvicorn_on_loopback
 from tests.providers.fake_llm import FakeLLM
 from tests.store.conftest import database_url  # noqa: F401  # the fixture, on both backends
 
@@ -104,21 +101,5 @@ async def serving(
         **settings,
     }
     asgi, fastapi_app = build_app(Settings(**options))
-    config = uvicorn_config(asgi, log_level="warning", lifespan="on")
-    config.load()
-    userver = uvicorn.Server(config)
-    userver.lifespan = config.lifespan_class(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    await userver.startup(sockets=[sock])
-    assert userver.started, "the server did not start"
-    main = asyncio.create_task(userver.main_loop())
-    port = sock.getsockname()[1]
-    state = fastapi_app.state.sluice
-    try:
-        yield Server(f"http://127.0.0.1:{port}", state, upstream, llm)
-    finally:
-        userver.should_exit = True
-        await main
-        await userver.shutdown(sockets=[sock])
-        sock.close()
+    async with uvicorn_on_loopback(asgi, lifespan="on") as port:
+        yield Server(f"http://127.0.0.1:{port}", fastapi_app.state.sluice, upstream, llm)

@@ -4,11 +4,9 @@ at the loop's next turn when the body is not ready, never later."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -19,8 +17,8 @@ from sluice.api.protocol import (
     HeadJoiningH11,
     HeadJoiningTransport,
     http_protocol,
-    uvicorn_config,
 )
+from tests.loopback import uvicorn_on_loopback
 
 pytestmark = pytest.mark.anyio
 
@@ -111,28 +109,12 @@ async def test_other_writes_pass_straight_through_and_the_rest_is_the_transports
     assert not transport.is_closing()
 
 
-@asynccontextmanager
-async def serving(app: Any, http: type[asyncio.Protocol] | None = None) -> AsyncIterator[int]:
+def serving(
+    app: Any, http: type[asyncio.Protocol] | None = None
+) -> AbstractAsyncContextManager[int]:
     """``app`` under uvicorn with Sluice's protocol (or ``http``) on 127.0.0.1; its port."""
-    options: dict[str, Any] = {"log_level": "warning", "lifespan": "off"}
-    if http is None:
-        config = uvicorn_config(app, timeout_graceful_shutdown=1, **options)
-    else:
-        config = uvicorn.Config(app, http=http, timeout_graceful_shutdown=1, **options)
-    config.load()
-    server = uvicorn.Server(config)
-    server.lifespan = config.lifespan_class(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    await server.startup(sockets=[sock])
-    main = asyncio.create_task(server.main_loop())
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        await main
-        await server.shutdown(sockets=[sock])
-        sock.close()
+    options: dict[str, Any] = {} if http is None else {"http": http}
+    return uvicorn_on_loopback(app, lifespan="off", timeout_graceful_shutdown=1, **options)
 
 
 async def test_a_client_gets_the_head_before_a_body_that_is_not_ready() -> None:
@@ -201,9 +183,9 @@ async def test_a_held_head_is_written_before_the_connection_closes_on_eof(parser
     async def app(scope: Any, receive: Any, send: Any) -> None:
         raise AssertionError("no request is made")
 
-    config = uvicorn_config(app, log_level="warning")
-    config.load()
     http = http_protocol() if parser == "httptools" else HeadJoiningH11
+    config = uvicorn.Config(app, http=http, log_level="warning")
+    config.load()
     protocol: Any = http(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
     raw = RecordingTransport()
     protocol.connection_made(raw)

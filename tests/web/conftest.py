@@ -7,21 +7,18 @@ Browser tests are skipped, with the reason, only where ``/usr/bin/chromium`` is 
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from sluice.api.app import build_app
-from sluice.api.protocol import uvicorn_config
 from sluice.api.settings import Settings
 from sluice.api.state import ServerState
 from tests.integrations.upstream import Upstream
+from tests.loopback import uvicorn_on_loopback
 from tests.providers.fake_llm import FakeLLM
 from tests.web.proxy import Proxy
 
@@ -131,25 +128,13 @@ async def site(tmp_path: Path, upstream: Upstream, llm: FakeLLM) -> AsyncIterato
         flows=flows, database_url=f"sqlite+aiosqlite:///{tmp_path / 'sluice.db'}", keepalive_s=0.5
     )
     asgi, fastapi_app = build_app(settings)
-    config = uvicorn_config(asgi, log_level="warning", lifespan="on")
-    config.load()
-    server = uvicorn.Server(config)
-    server.lifespan = config.lifespan_class(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    await server.startup(sockets=[sock])
-    assert server.started, "the server did not start"
-    main = asyncio.create_task(server.main_loop())
-    proxy = Proxy(sock.getsockname()[1])
-    await proxy.start()
-    try:
-        yield Site(proxy.url, fastapi_app.state.sluice, upstream, llm, proxy)
-    finally:
-        await proxy.stop()
-        server.should_exit = True
-        await main
-        await server.shutdown(sockets=[sock])
-        sock.close()
+    async with uvicorn_on_loopback(asgi, lifespan="on") as port:
+        proxy = Proxy(port)
+        await proxy.start()
+        try:
+            yield Site(proxy.url, fastapi_app.state.sluice, upstream, llm, proxy)
+        finally:
+            await proxy.stop()
 
 
 @pytest.fixture

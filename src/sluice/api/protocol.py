@@ -23,7 +23,6 @@ import asyncio
 import functools
 from typing import Any
 
-import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 _HEAD = b"HTTP/"
@@ -124,8 +123,3 @@ def http_protocol() -> type[asyncio.Protocol]:
         """uvicorn's httptools protocol on a ``HeadJoiningTransport``."""
 
     return HeadJoiningHttpTools
-
-
-def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
-    """``uvicorn.Config`` for Sluice's app: its options with the head-joining protocol."""
-    return uvicorn.Config(app, http=http_protocol(), **options)
